@@ -1,0 +1,179 @@
+//! [`Component`]: anything a device can hold as a `#[component]` field — a
+//! signal or another device — and the object-safe views of components used
+//! for lookups by name ([`DynComponent`], [`DynSignal`], [`DynDevice`]).
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use crate::data::{DataKey, DataMap, Reading};
+use crate::error::Result;
+use crate::kind::Kind;
+use crate::meta::{ComponentSpec, DeviceMeta};
+use crate::status::Status;
+use crate::value::Value;
+
+/// A field of a device: built from its parent's [`ComponentSpec`], and able to
+/// contribute to its parent's `read()`, `describe()` and configuration.
+///
+/// Signals contribute their own entry; devices contribute their children's.
+/// `#[derive(Device)]` implements this for every device, so devices nest.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a `#[component]` field",
+    label = "not a signal or a device",
+    note = "a component is a signal (`EpicsSignal<T>`, `EpicsSignalRO<T>`, `SoftSignal<T>`, ...) \
+            or a struct with `#[derive(Device)]`; plain state fields take no `#[component]` attribute"
+)]
+pub trait Component: DynComponent + Sized {
+    /// Build the component from what its parent says about it.
+    fn build(spec: &ComponentSpec<'_>) -> Self;
+
+    /// Append this component's readings (a signal: its own; a device: those
+    /// of its children of kind normal).
+    fn read_into<'a>(
+        &'a self,
+        out: &'a mut DataMap<Reading>,
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
+
+    /// Append the data keys matching [`Component::read_into`].
+    fn describe_into<'a>(
+        &'a self,
+        out: &'a mut DataMap<DataKey>,
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
+
+    /// Append this component's configuration readings (a signal: its own; a
+    /// device: those of its children of kind config).
+    fn read_configuration_into<'a>(
+        &'a self,
+        out: &'a mut DataMap<Reading>,
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
+
+    /// Append the data keys matching [`Component::read_configuration_into`].
+    fn describe_configuration_into<'a>(
+        &'a self,
+        out: &'a mut DataMap<DataKey>,
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
+
+    /// Queue the connections this component needs (none for soft signals).
+    fn collect_connects<'a>(&'a self, ctx: &ConnectCtx<'a>, out: &mut Vec<PendingConnect<'a>>);
+}
+
+/// The object-safe part of every component.
+pub trait DynComponent: Send + Sync + 'static {
+    /// The component's name (a signal's data key).
+    fn name(&self) -> &str;
+
+    /// The component's kind.
+    fn kind(&self) -> Kind;
+
+    /// Change the component's kind at run time.
+    fn set_kind(&self, kind: Kind);
+
+    /// The device this component belongs to.
+    fn parent(&self) -> Option<&Arc<DeviceMeta>>;
+
+    /// The field name in its parent.
+    fn attr_name(&self) -> Option<&'static str>;
+
+    /// Append the data keys this component puts in its parent's `hints`.
+    fn hints_into(&self, out: &mut Vec<String>);
+
+    /// This component as a signal, if it is one.
+    fn as_signal(&self) -> Option<&dyn DynSignal> {
+        None
+    }
+
+    /// This component as a device, if it is one.
+    fn as_device(&self) -> Option<&dyn DynDevice> {
+        None
+    }
+}
+
+/// The object-safe view of a signal, used for `stage_sigs` and lookups by
+/// dotted path, where the value type is only known at run time.
+pub trait DynSignal: DynComponent {
+    /// Where the value lives (`"PV:det:gain"`, `"SIM:det_gain"`).
+    fn source(&self) -> &str;
+
+    /// The Rust type the signal holds (`"f64"`), for error messages.
+    fn value_type(&self) -> &'static str;
+
+    /// Whether the signal can be written.
+    fn writable(&self) -> bool;
+
+    /// Read the current value.
+    fn get_value(&self) -> BoxFuture<'_, Result<Value>>;
+
+    /// Check that `value` fits this signal, without writing it.
+    fn check_value(&self, value: &Value) -> Result<()>;
+
+    /// Write `value` and wait until it reads back (see [`crate::set_and_wait`]).
+    fn set_and_wait_value(&self, value: Value, timeout: Duration) -> BoxFuture<'_, Result<()>>;
+}
+
+/// The object-safe view of a device: its children by name, and its
+/// behaviour (stage, trigger, stop...) for code that handles many kinds of
+/// device at once. `#[derive(Device)]` implements it.
+pub trait DynDevice: DynComponent {
+    /// The device's meta: name, prefix, staging state.
+    fn meta(&self) -> &Arc<DeviceMeta>;
+
+    /// The components, in declaration order.
+    fn components(&self) -> Vec<(&'static str, &dyn DynComponent)>;
+
+    /// The component with field name `attr`.
+    fn component(&self, attr: &str) -> Option<&dyn DynComponent>;
+
+    /// [`Stage::stage`](crate::Stage::stage), boxed.
+    fn stage_dyn(&self) -> BoxFuture<'_, Result<()>>;
+
+    /// [`Stage::unstage`](crate::Stage::unstage), boxed.
+    fn unstage_dyn(&self) -> BoxFuture<'_, Result<()>>;
+
+    /// [`Trigger::trigger`](crate::Trigger::trigger).
+    fn trigger_dyn(&self) -> Status;
+
+    /// [`Stop::stop`](crate::Stop::stop), boxed.
+    fn stop_dyn(&self, success: bool) -> BoxFuture<'_, Result<()>>;
+
+    /// [`Stop::pause`](crate::Stop::pause), boxed.
+    fn pause_dyn(&self) -> BoxFuture<'_, Result<()>>;
+
+    /// [`Stop::resume`](crate::Stop::resume), boxed.
+    fn resume_dyn(&self) -> BoxFuture<'_, Result<()>>;
+}
+
+/// What `connect` hands every component: the backend the user passed (a PV
+/// transport, say), type-erased so that `ophyd-core` knows nothing of EPICS.
+pub struct ConnectCtx<'a> {
+    backend: &'a (dyn Any + Send + Sync),
+    backend_type: &'static str,
+}
+
+impl<'a> ConnectCtx<'a> {
+    /// A context around `backend`.
+    pub fn new<B: Any + Send + Sync>(backend: &'a B) -> Self {
+        ConnectCtx { backend, backend_type: std::any::type_name::<B>() }
+    }
+
+    /// The backend, if it is a `B`.
+    pub fn backend<B: Any>(&self) -> Option<&'a B> {
+        self.backend.downcast_ref()
+    }
+
+    /// The type name of the backend given, for error messages.
+    pub fn backend_type(&self) -> &'static str {
+        self.backend_type
+    }
+}
+
+/// One connection in progress: what it is for (a PV name) and its future.
+pub struct PendingConnect<'a> {
+    /// The PV (or other resource) being connected, listed on timeout.
+    pub what: String,
+    /// Resolves when connected.
+    pub future: BoxFuture<'a, Result<()>>,
+}

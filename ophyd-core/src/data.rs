@@ -1,0 +1,195 @@
+//! What `read()` and `describe()` return: ordered maps of data keys to
+//! [`Reading`]s and [`DataKey`]s, serializing to the JSON ophyd produces.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::value::{Dtype, Value};
+
+/// An ordered map from data key (`<device>_<field>`) to `T`, in component
+/// order, the way ophyd's `OrderedDict`s are. Serializes as a JSON object.
+///
+/// ```
+/// use ophyd_core::{DataMap, Reading, Value};
+/// let mut m = DataMap::new();
+/// m.insert("det_reading".into(), Reading::new(Value::Float(0.5), 1.0));
+/// assert_eq!(m.get("det_reading").unwrap().value, Value::Float(0.5));
+/// assert_eq!(
+///     serde_json::to_string(&m).unwrap(),
+///     r#"{"det_reading":{"value":0.5,"timestamp":1.0}}"#
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataMap<T> {
+    entries: Vec<(Arc<str>, T)>,
+}
+
+impl<T> Default for DataMap<T> {
+    fn default() -> Self {
+        DataMap { entries: Vec::new() }
+    }
+}
+
+impl<T> DataMap<T> {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty map with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Self {
+        DataMap { entries: Vec::with_capacity(n) }
+    }
+
+    /// Add an entry, replacing (in place) any entry with the same key, as
+    /// `OrderedDict.update` does.
+    pub fn insert(&mut self, key: Arc<str>, value: T) {
+        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = value;
+        } else {
+            self.entries.push((key, value));
+        }
+    }
+
+    /// Append an entry whose key is known to be new (component names are
+    /// unique within a device tree, so reads take this path).
+    pub(crate) fn push(&mut self, key: Arc<str>, value: T) {
+        self.entries.push((key, value));
+    }
+
+    /// The entry for `key`.
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.entries.iter().find(|(k, _)| &**k == key).map(|(_, v)| v)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| &**k)
+    }
+
+    /// The entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.entries.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Move every entry of `other` into `self` (`OrderedDict.update`).
+    pub fn extend(&mut self, other: DataMap<T>) {
+        for (k, v) in other.entries {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<T> IntoIterator for DataMap<T> {
+    type Item = (Arc<str>, T);
+    type IntoIter = std::vec::IntoIter<(Arc<str>, T)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<T: Serialize> Serialize for DataMap<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            map.serialize_entry(&**k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// One reading of a signal: `{"value": .., "timestamp": ..}`, plus the alarm
+/// severity when the source reports one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// The value.
+    pub value: Value,
+    /// When the value was taken, in seconds since the Unix epoch.
+    pub timestamp: f64,
+    /// The EPICS alarm severity (0 none, 1 minor, 2 major, 3 invalid), when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub alarm_severity: Option<i32>,
+}
+
+impl Reading {
+    /// A reading with no alarm information.
+    pub fn new(value: Value, timestamp: f64) -> Self {
+        Reading { value, timestamp, alarm_severity: None }
+    }
+}
+
+/// The current time in Unix seconds, as ophyd's `time.time()`.
+pub fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// An event-model data key: what `describe()` says about one reading.
+///
+/// Field order and presence follow Python ophyd 1.11: `source`, `dtype`,
+/// `shape`, then `units`, the control limits, `precision` and `enum_strs`
+/// where the source provides them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataKey {
+    /// Where the value comes from: `"PV:<name>"`, or `"SIM:<name>"` for soft signals.
+    pub source: String,
+    /// The event-model dtype.
+    pub dtype: Dtype,
+    /// The shape: `[]` for scalars.
+    pub shape: Vec<usize>,
+    /// Engineering units.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub units: Option<String>,
+    /// Lower control (drive) limit.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lower_ctrl_limit: Option<f64>,
+    /// Upper control (drive) limit.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub upper_ctrl_limit: Option<f64>,
+    /// Display precision.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub precision: Option<i16>,
+    /// An enum's strings, in index order.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub enum_strs: Option<Vec<String>>,
+}
+
+impl DataKey {
+    /// A data key with only `source`, `dtype` and `shape`.
+    pub fn new(source: impl Into<String>, dtype: Dtype, shape: Vec<usize>) -> Self {
+        DataKey {
+            source: source.into(),
+            dtype,
+            shape,
+            units: None,
+            lower_ctrl_limit: None,
+            upper_ctrl_limit: None,
+            precision: None,
+            enum_strs: None,
+        }
+    }
+}
+
+/// What `hints()` returns: `{"fields": [...]}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hints {
+    /// The data keys worth plotting.
+    pub fields: Vec<String>,
+}

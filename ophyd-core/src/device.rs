@@ -1,0 +1,290 @@
+//! [`Device`]: a tree of components with ophyd's read/describe/configuration
+//! semantics, and the behaviour traits [`Stage`], [`Trigger`] and [`Stop`].
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::component::{Component, ConnectCtx, DynComponent, DynDevice, PendingConnect};
+use crate::data::{DataKey, DataMap, Hints, Reading};
+use crate::error::{Error, Result};
+use crate::kind::Kind;
+use crate::meta::DeviceMeta;
+use crate::staging::{self, StageSigs};
+use crate::status::Status;
+
+/// How long [`Device::connect`] waits by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A device: what `#[derive(Device)]` gives a struct.
+///
+/// Everything here is provided from the few methods the derive writes;
+/// users call these, not the `*_into` methods of [`Component`].
+pub trait Device: Component + DynDevice {
+    /// The field names of the components, in declaration order (ophyd's
+    /// `component_names`).
+    fn component_names(&self) -> &'static [&'static str];
+
+    /// The device's prefix.
+    fn prefix(&self) -> &str {
+        self.meta().prefix()
+    }
+
+    /// Readings of every component of kind normal (or hinted), recursively:
+    /// `{"<device>_<field>": {"value": .., "timestamp": ..}}`.
+    fn read(&self) -> impl Future<Output = Result<DataMap<Reading>>> + Send {
+        async move {
+            let mut out = DataMap::with_capacity(self.component_names().len());
+            self.read_into(&mut out).await?;
+            Ok(out)
+        }
+    }
+
+    /// Data keys for [`Device::read`].
+    fn describe(&self) -> impl Future<Output = Result<DataMap<DataKey>>> + Send {
+        async move {
+            let mut out = DataMap::new();
+            self.describe_into(&mut out).await?;
+            Ok(out)
+        }
+    }
+
+    /// Readings of every component of kind config, recursively.
+    fn read_configuration(&self) -> impl Future<Output = Result<DataMap<Reading>>> + Send {
+        async move {
+            let mut out = DataMap::new();
+            self.read_configuration_into(&mut out).await?;
+            Ok(out)
+        }
+    }
+
+    /// Data keys for [`Device::read_configuration`].
+    fn describe_configuration(&self) -> impl Future<Output = Result<DataMap<DataKey>>> + Send {
+        async move {
+            let mut out = DataMap::new();
+            self.describe_configuration_into(&mut out).await?;
+            Ok(out)
+        }
+    }
+
+    /// `{"fields": [...]}`: the data keys of hinted components, recursively.
+    fn hints(&self) -> Hints {
+        let mut fields = Vec::new();
+        self.hints_into(&mut fields);
+        Hints { fields }
+    }
+
+    /// Dotted names of the components `read()` covers (ophyd's `read_attrs`).
+    fn read_attrs(&self) -> Vec<String> {
+        attrs_of_kind(self, Kind::Normal, AttrList::Read)
+    }
+
+    /// Dotted names of the components `read_configuration()` covers.
+    fn configuration_attrs(&self) -> Vec<String> {
+        attrs_of_kind(self, Kind::Config, AttrList::Configuration)
+    }
+
+    /// The component at a dotted path (`"cam.acquire_time"`).
+    fn lookup(&self, path: &str) -> Result<&dyn DynComponent> {
+        lookup(self, path)
+    }
+
+    /// The device's `stage_sigs`: what `stage()` sets, in order.
+    fn stage_sigs(&self) -> StageSigs<'_> {
+        StageSigs::new(self)
+    }
+
+    /// Connect every signal in the tree, concurrently, through `backend` (a
+    /// PV transport; soft signals need none), waiting at most
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
+    fn connect<'a, B: Any + Send + Sync>(&'a self, backend: &'a B) -> impl Future<Output = Result<()>> + Send + 'a {
+        self.connect_timeout(backend, DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// [`Device::connect`] with a timeout. On timeout the error lists every
+    /// PV that did not connect.
+    fn connect_timeout<'a, B: Any + Send + Sync>(
+        &'a self,
+        backend: &'a B,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        let ctx = ConnectCtx::new(backend);
+        let mut pending = Vec::new();
+        self.collect_connects(&ctx, &mut pending);
+        connect_all(self.meta().name().to_owned(), pending, timeout)
+    }
+
+    /// The default `stage()`, for a hand-written [`Stage::stage`] to call
+    /// (ophyd's `super().stage()`).
+    fn stage_default(&self) -> impl Future<Output = Result<()>> + Send {
+        staging::stage_default(self)
+    }
+
+    /// The default `unstage()`, for a hand-written [`Stage::unstage`] to call.
+    fn unstage_default(&self) -> impl Future<Output = Result<()>> + Send {
+        staging::unstage_default(self)
+    }
+}
+
+enum AttrList {
+    Read,
+    Configuration,
+}
+
+fn attrs_of_kind(device: &dyn DynDevice, kind: Kind, list: AttrList) -> Vec<String> {
+    let mut out = Vec::new();
+    for (attr, c) in device.components() {
+        if !c.kind().intersects(kind) {
+            continue;
+        }
+        out.push(attr.to_owned());
+        if let Some(sub) = c.as_device() {
+            let nested = match list {
+                AttrList::Read => attrs_of_kind(sub, Kind::Normal, AttrList::Read),
+                AttrList::Configuration => attrs_of_kind(sub, Kind::Config, AttrList::Configuration),
+            };
+            out.extend(nested.into_iter().map(|n| format!("{attr}.{n}")));
+        }
+    }
+    out
+}
+
+/// The hints of a device: for every child of kind normal, the child's hints.
+#[doc(hidden)]
+pub fn device_hints_into(device: &dyn DynDevice, out: &mut Vec<String>) {
+    for (_, c) in device.components() {
+        if c.kind().intersects(Kind::Normal) {
+            c.hints_into(out);
+        }
+    }
+}
+
+pub(crate) fn lookup<'a>(device: &'a dyn DynDevice, path: &str) -> Result<&'a dyn DynComponent> {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let unknown = |device: &dyn DynDevice| Error::UnknownComponent {
+        device: device.name().to_owned(),
+        path: path.to_owned(),
+        known: device.components().iter().map(|(a, _)| a.to_string()).collect(),
+    };
+    let c = device.component(head).ok_or_else(|| unknown(device))?;
+    match rest {
+        None => Ok(c),
+        Some(rest) => match c.as_device() {
+            Some(sub) => lookup(sub, rest),
+            None => Err(unknown(device)),
+        },
+    }
+}
+
+async fn connect_all(device: String, pending: Vec<PendingConnect<'_>>, timeout: Duration) -> Result<()> {
+    enum Outcome {
+        Connected,
+        Failed(Error),
+        TimedOut(String),
+    }
+    let attempts = pending.into_iter().map(|p| async move {
+        match tokio::time::timeout(timeout, p.future).await {
+            Ok(Ok(())) => Outcome::Connected,
+            Ok(Err(e)) => Outcome::Failed(e),
+            Err(_) => Outcome::TimedOut(p.what),
+        }
+    });
+    let mut timed_out = Vec::new();
+    let mut errors = Vec::new();
+    for outcome in futures::future::join_all(attempts).await {
+        match outcome {
+            Outcome::Connected => {}
+            Outcome::Failed(e) => errors.push(e),
+            Outcome::TimedOut(pv) => timed_out.push(pv),
+        }
+    }
+    if !timed_out.is_empty() {
+        errors.insert(0, Error::ConnectTimeout { device, after: timeout, pvs: timed_out });
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.pop().expect("one error")),
+        _ => Err(Error::Many(errors)),
+    }
+}
+
+/// Staging: what a device does before and after a run.
+///
+/// The defaults apply and restore the device's `stage_sigs` and stage its
+/// sub-devices. `#[derive(Device)]` implements this with the defaults unless
+/// the struct says `#[device(custom(stage))]`; a hand-written `stage` calls
+/// [`Device::stage_default`] where Python would call `super().stage()`.
+pub trait Stage: Device {
+    /// Prepare for a run: remember and apply `stage_sigs`, then stage
+    /// sub-devices. Staging twice is [`Error::RedundantStaging`].
+    fn stage(&self) -> impl Future<Output = Result<()>> + Send {
+        self.stage_default()
+    }
+
+    /// Put back everything `stage` changed, sub-devices first. Does nothing
+    /// if the device is not staged.
+    fn unstage(&self) -> impl Future<Output = Result<()>> + Send {
+        self.unstage_default()
+    }
+}
+
+/// Triggering: start an acquisition and say when it is done.
+///
+/// The default is done at once (ophyd's default for devices with nothing to
+/// trigger). `#[device(custom(trigger))]` hands it to you.
+pub trait Trigger: Device {
+    /// Start an acquisition; the [`Status`] finishes when it is done.
+    fn trigger(&self) -> Status {
+        Status::finished(format!("trigger of {}", self.meta().name()))
+    }
+}
+
+/// What the run machinery calls when a run stops, pauses or resumes.
+///
+/// The default `stop` stops the sub-devices; `pause` and `resume` do
+/// nothing. `#[device(custom(stop))]` hands them to you.
+pub trait Stop: Device {
+    /// Stop whatever the device is doing; `success` says whether the run
+    /// ended well.
+    fn stop(&self, success: bool) -> impl Future<Output = Result<()>> + Send {
+        stop_sub_devices(self, success)
+    }
+
+    /// The run was paused.
+    fn pause(&self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// The run resumed after a pause.
+    fn resume(&self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// Stop every sub-device, attempting all and reporting every failure.
+pub async fn stop_sub_devices(device: &dyn DynDevice, success: bool) -> Result<()> {
+    let mut errors = Vec::new();
+    for (_, c) in device.components() {
+        if let Some(sub) = c.as_device() {
+            if let Err(e) = sub.stop_dyn(success).await {
+                errors.push(e);
+            }
+        }
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.pop().expect("one error")),
+        _ => Err(Error::Many(errors)),
+    }
+}
+
+/// Get the meta of the device that owns `first` (the derive's way for a
+/// device to reach its own meta, which its children share).
+#[doc(hidden)]
+pub fn meta_via<'a>(first: &'a dyn DynComponent) -> &'a Arc<DeviceMeta> {
+    first.parent().expect("components built by #[derive(Device)] always have a parent")
+}

@@ -1,0 +1,250 @@
+//! [`Error`]: everything that can go wrong, each variant naming the device,
+//! signal or PV involved, what was expected and what happened.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The result type of ophyd-rs operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An ophyd-rs error. Cheap to clone, so a [`Status`](crate::Status) can hand
+/// the same error to every waiter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `stage()` on a device that is already staged (ophyd's `RedundantStaging`).
+    #[error("RedundantStaging: device `{device}` is already staged; unstage it first")]
+    RedundantStaging {
+        /// The device's name.
+        device: String,
+    },
+
+    /// `stage()` on a device whose last unstage did not finish.
+    #[error(
+        "RedundantStaging: device `{device}` is partially staged (its last unstage failed); \
+         call unstage() again first"
+    )]
+    PartiallyStaged {
+        /// The device's name.
+        device: String,
+    },
+
+    /// Something did not finish in time.
+    #[error("{what} did not finish within {after:?}")]
+    Timeout {
+        /// What timed out, e.g. `"set of triggered_detector_acquire"`.
+        what: String,
+        /// The timeout that expired.
+        after: Duration,
+    },
+
+    /// `set_and_wait` never saw its target in the read-back.
+    #[error(
+        "set_and_wait on `{signal}` ({pv}): wanted {target}, but the last value read back \
+         was {last} after {after:?}"
+    )]
+    SetAndWait {
+        /// The signal's name.
+        signal: String,
+        /// Where the value lives (`PV:..`, `SIM:..`).
+        pv: String,
+        /// The target value.
+        target: String,
+        /// The last value read back.
+        last: String,
+        /// How long it waited.
+        after: Duration,
+    },
+
+    /// A write was refused or failed.
+    #[error("put of {value} to `{signal}` ({pv}) failed: {reason}")]
+    Put {
+        /// The signal's name.
+        signal: String,
+        /// Where the value lives.
+        pv: String,
+        /// The value that was being written.
+        value: String,
+        /// Why, as the server or backend put it.
+        reason: String,
+    },
+
+    /// A read failed.
+    #[error("reading `{signal}` ({pv}) failed: {reason}")]
+    Get {
+        /// The signal's name.
+        signal: String,
+        /// Where the value lives.
+        pv: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// An operation on a signal that has not been connected.
+    #[error("`{signal}` ({pv}) is not connected: call connect() on its device first")]
+    NotConnected {
+        /// The signal's name.
+        signal: String,
+        /// Where the value lives.
+        pv: String,
+    },
+
+    /// The connection to a PV was lost.
+    #[error("`{signal}`: lost the connection to {pv}")]
+    Disconnected {
+        /// The signal's name.
+        signal: String,
+        /// Where the value lives.
+        pv: String,
+    },
+
+    /// Some PVs of a device tree did not connect in time.
+    #[error(
+        "connecting `{device}` timed out after {after:?}; {} PV(s) did not connect: {}",
+        pvs.len(),
+        pvs.join(", ")
+    )]
+    ConnectTimeout {
+        /// The device's name.
+        device: String,
+        /// The timeout.
+        after: Duration,
+        /// Every PV that did not connect.
+        pvs: Vec<String>,
+    },
+
+    /// Connecting a signal failed for another reason than a timeout.
+    #[error("connecting `{signal}` to {pv} failed: {reason}")]
+    Connect {
+        /// The signal's name.
+        signal: String,
+        /// The PV.
+        pv: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// A PV's native type does not fit the signal's declared value type.
+    #[error("`{signal}`: PV {pv} holds {actual}, but the signal was declared to hold {expected}")]
+    TypeMismatch {
+        /// The signal's name.
+        signal: String,
+        /// The PV.
+        pv: String,
+        /// The declared Rust type.
+        expected: String,
+        /// What the PV holds.
+        actual: String,
+    },
+
+    /// A value of the wrong type for a signal (a run-time `stage_sigs` entry, say).
+    #[error("`{signal}` holds {expected} values, but was given {given}")]
+    ValueType {
+        /// The signal's name.
+        signal: String,
+        /// The type the signal holds.
+        expected: String,
+        /// The value that was given.
+        given: String,
+    },
+
+    /// A dotted path that names no component.
+    #[error("device `{device}` has no component `{path}`; its components are: {}", known.join(", "))]
+    UnknownComponent {
+        /// The device's name.
+        device: String,
+        /// The path that was asked for.
+        path: String,
+        /// The components the device has at that level.
+        known: Vec<String>,
+    },
+
+    /// A path or handle that names something which cannot be written.
+    #[error("`{signal}` is {why}, so it cannot be {action}")]
+    NotWritable {
+        /// The signal or device's name.
+        signal: String,
+        /// Why (`"read-only"`, `"a device, not a signal"`).
+        why: String,
+        /// What was attempted (`"staged"`, `"put"`).
+        action: String,
+    },
+
+    /// `stage()` failed; what it had already changed was put back.
+    #[error("staging `{device}` failed: {cause}{}", Restores(restore_failures))]
+    Stage {
+        /// The device's name.
+        device: String,
+        /// The first failure.
+        cause: Box<Error>,
+        /// Failures while putting back what had been changed.
+        restore_failures: Vec<Error>,
+    },
+
+    /// `unstage()` could not restore some values; every other restore was done.
+    #[error(
+        "unstaging `{device}` failed for {} restore(s) (every other restore was done; \
+         call unstage() again to retry): {}",
+        failures.len(),
+        List(failures)
+    )]
+    Unstage {
+        /// The device's name.
+        device: String,
+        /// Every failure, in the order they happened.
+        failures: Vec<Error>,
+    },
+
+    /// A status was marked failed by whoever completes it.
+    #[error("{what} failed: {reason}")]
+    Failed {
+        /// What failed.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// A status or scope was abandoned before it finished.
+    #[error("{what} was cancelled")]
+    Cancelled {
+        /// What was cancelled.
+        what: String,
+    },
+
+    /// User code panicked inside a staged scope; the devices were unstaged.
+    #[error("panic inside the staged scope: {message}")]
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+
+    /// Several errors happened together (cleanup after a failure, say).
+    #[error("{}", List(.0))]
+    Many(Vec<Error>),
+}
+
+struct List<'a>(&'a [Error]);
+
+impl fmt::Display for List<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+struct Restores<'a>(&'a [Error]);
+
+impl fmt::Display for Restores<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str(" (everything it had changed was put back)")
+        } else {
+            write!(f, " (and putting back what it had changed failed: {})", List(self.0))
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The device model of ophyd-rs: [`Kind`]s, typed [`Signal`]s, [`Status`],
+//! [`Device`]s with ophyd's read/describe/configuration semantics, staging
+//! with guaranteed cleanup.
+//!
+//! `ophyd-core` knows nothing about EPICS; `ophyd-epics` provides EPICS
+//! signals and PV transports. Declare devices with `#[derive(Device)]`:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+//! use ophyd_core::prelude::*;
+//!
+//! #[derive(Device)]
+//! struct Detector {
+//!     #[component(kind = "config")]
+//!     gain: SoftSignal<f64>,
+//!     #[component(kind = "hinted")]
+//!     reading: SoftSignal<f64>,
+//!     #[component(kind = "omitted", stage = 1)]
+//!     enabled: SoftSignal<i32>,
+//! }
+//!
+//! let det = Detector::new("", "det");
+//! det.stage().await?;
+//! assert_eq!(det.enabled.get().await?, 1);
+//! let reading = det.read().await?;
+//! assert_eq!(reading.keys().collect::<Vec<_>>(), ["det_reading"]);
+//! assert_eq!(det.hints().fields, ["det_reading"]);
+//! assert_eq!(det.configuration_attrs(), ["gain"]);
+//! det.unstage().await?;
+//! assert_eq!(det.enabled.get().await?, 0);
+//! # Ok(()) }
+//! ```
+
+mod component;
+mod data;
+mod device;
+mod error;
+mod kind;
+mod meta;
+mod scope;
+pub mod signal;
+mod soft;
+pub mod staging;
+mod status;
+mod value;
+
+pub use component::{Component, ConnectCtx, DynComponent, DynDevice, DynSignal, PendingConnect};
+pub use data::{now, DataKey, DataMap, Hints, Reading};
+pub use device::{stop_sub_devices, Device, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
+pub use error::{Error, Result};
+pub use kind::{AtomicKind, Kind, UnknownKind};
+pub use meta::{ComponentSpec, DeviceMeta, SignalMeta};
+pub use scope::{staged, StageGuard};
+pub use signal::{set_and_wait, set_and_wait_with, SetAndWait, Signal, Subscription, Writable};
+pub use soft::{SoftCell, SoftSignal, SoftSignalRO};
+pub use staging::StageSigs;
+pub use status::Status;
+pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
+
+/// `#[derive(Device)]`: see the crate documentation.
+pub use ophyd_derive::Device;
+
+/// What a device-writing module needs: `use ophyd_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        set_and_wait, staged, Device, Enum, Kind, Signal, SoftSignal, SoftSignalRO, Stage, Status, Stop,
+        Trigger, Writable,
+    };
+}
+
+/// Items the derive's generated code uses; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::device::{device_hints_into, meta_via};
+    pub use crate::staging::declared;
+
+    /// Compile-time check that a `put_complete` component can be written.
+    pub fn assert_writable<S: crate::Writable>() {}
+    pub use futures::future::BoxFuture;
+    pub use futures::FutureExt;
+    pub use std::boxed::Box;
+    pub use std::option::Option;
+    pub use std::result::Result;
+    pub use std::string::String;
+    pub use std::sync::Arc;
+    pub use std::vec::Vec;
+}

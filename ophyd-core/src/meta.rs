@@ -1,0 +1,202 @@
+//! Names and places in the device tree: [`DeviceMeta`] for devices,
+//! [`SignalMeta`] for signals, and the [`ComponentSpec`] a parent hands to
+//! each child it builds.
+
+use std::sync::{Arc, Mutex};
+
+use crate::kind::{AtomicKind, Kind};
+use crate::staging::StagingState;
+use crate::value::Value;
+
+/// What a device knows about itself: name, prefix, kind, parent, and its
+/// staging state. Shared (`Arc`) with its direct children, which is how a
+/// child knows its parent (ophyd's `signal.parent`).
+#[derive(Debug)]
+pub struct DeviceMeta {
+    name: Arc<str>,
+    prefix: String,
+    attr: Option<&'static str>,
+    kind: AtomicKind,
+    parent: Option<Arc<DeviceMeta>>,
+    pub(crate) stage_sigs: Mutex<Vec<(String, Value)>>,
+    pub(crate) staging: tokio::sync::Mutex<StagingState>,
+}
+
+impl DeviceMeta {
+    /// The meta of a top-level device.
+    pub fn root(prefix: &str, name: &str) -> Arc<DeviceMeta> {
+        Arc::new(DeviceMeta {
+            name: name.into(),
+            prefix: prefix.to_owned(),
+            attr: None,
+            kind: AtomicKind::new(Kind::Normal.for_device()),
+            parent: None,
+            stage_sigs: Mutex::new(Vec::new()),
+            staging: Default::default(),
+        })
+    }
+
+    /// The meta of a device built as a component of another.
+    pub fn child(spec: &ComponentSpec<'_>) -> Arc<DeviceMeta> {
+        Arc::new(DeviceMeta {
+            name: spec.name().into(),
+            prefix: spec.pv_name(),
+            attr: Some(spec.attr),
+            kind: AtomicKind::new(spec.kind.for_device()),
+            parent: Some(spec.parent.clone()),
+            stage_sigs: Mutex::new(Vec::new()),
+            staging: Default::default(),
+        })
+    }
+
+    /// The device's name, the stem of its children's data keys.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The PV prefix its components' suffixes are appended to.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The field name in its parent, if it has one.
+    pub fn attr_name(&self) -> Option<&'static str> {
+        self.attr
+    }
+
+    /// The device's kind in its parent.
+    pub fn kind(&self) -> Kind {
+        self.kind.get()
+    }
+
+    /// Change the device's kind (`Normal` implies `Config`, as in ophyd).
+    pub fn set_kind(&self, kind: Kind) {
+        self.kind.set(kind.for_device())
+    }
+
+    /// The parent device, if any.
+    pub fn parent(&self) -> Option<&Arc<DeviceMeta>> {
+        self.parent.as_ref()
+    }
+
+    /// Replace the declared `stage_sigs` (done once, by the derive's constructor).
+    #[doc(hidden)]
+    pub fn init_stage_sigs(&self, sigs: Vec<(String, Value)>) {
+        *crate::status::lock(&self.stage_sigs) = sigs;
+    }
+}
+
+/// Everything a parent tells a component it builds.
+#[derive(Debug, Clone, Copy)]
+pub struct ComponentSpec<'a> {
+    /// The parent device.
+    pub parent: &'a Arc<DeviceMeta>,
+    /// The field name.
+    pub attr: &'static str,
+    /// The PV suffix (appended to the parent's prefix).
+    pub suffix: &'a str,
+    /// The declared kind.
+    pub kind: Kind,
+    /// Whether writes wait for the server's completion (EPICS put-callback).
+    pub put_complete: bool,
+}
+
+impl ComponentSpec<'_> {
+    /// The component's name: `<parent name>_<field>` (just `<field>` under an
+    /// unnamed parent), as ophyd names children.
+    pub fn name(&self) -> String {
+        child_name(self.parent.name(), self.attr)
+    }
+
+    /// The component's PV name: parent prefix + suffix.
+    pub fn pv_name(&self) -> String {
+        let mut pv = String::with_capacity(self.parent.prefix().len() + self.suffix.len());
+        pv.push_str(self.parent.prefix());
+        pv.push_str(self.suffix);
+        pv
+    }
+}
+
+fn child_name(parent: &str, attr: &str) -> String {
+    if parent.is_empty() {
+        attr.to_owned()
+    } else {
+        format!("{parent}_{attr}")
+    }
+}
+
+/// What a signal knows about itself: name, kind and parent.
+#[derive(Debug)]
+pub struct SignalMeta {
+    name: Arc<str>,
+    attr: Option<&'static str>,
+    kind: AtomicKind,
+    parent: Option<Arc<DeviceMeta>>,
+}
+
+impl SignalMeta {
+    /// The meta of a signal that belongs to no device.
+    pub fn standalone(name: &str) -> SignalMeta {
+        SignalMeta { name: name.into(), attr: None, kind: AtomicKind::new(Kind::Normal), parent: None }
+    }
+
+    /// The meta of a signal built as a component.
+    pub fn from_spec(spec: &ComponentSpec<'_>) -> SignalMeta {
+        SignalMeta {
+            name: spec.name().into(),
+            attr: Some(spec.attr),
+            kind: AtomicKind::new(spec.kind),
+            parent: Some(spec.parent.clone()),
+        }
+    }
+
+    /// The signal's name, which is its data key.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The name as a shared string, for map keys without copying.
+    pub fn key(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The field name in its parent, if any.
+    pub fn attr_name(&self) -> Option<&'static str> {
+        self.attr
+    }
+
+    /// The current kind.
+    pub fn kind(&self) -> Kind {
+        self.kind.get()
+    }
+
+    /// Change the kind.
+    pub fn set_kind(&self, kind: Kind) {
+        self.kind.set(kind)
+    }
+
+    /// The parent device, if any.
+    pub fn parent(&self) -> Option<&Arc<DeviceMeta>> {
+        self.parent.as_ref()
+    }
+}
+
+/// The dotted path (`"cam.acquire_time"`) from `ancestor` down to a
+/// component whose own field name is `attr` and whose parent is `parent`.
+pub(crate) fn dotted_path(
+    ancestor: &Arc<DeviceMeta>,
+    attr: Option<&'static str>,
+    mut parent: Option<&Arc<DeviceMeta>>,
+) -> Option<String> {
+    let mut parts = vec![attr?];
+    loop {
+        let p = parent?;
+        if Arc::ptr_eq(p, ancestor) {
+            break;
+        }
+        parts.push(p.attr_name()?);
+        parent = p.parent();
+    }
+    parts.reverse();
+    Some(parts.join("."))
+}

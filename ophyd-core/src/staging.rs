@@ -1,0 +1,283 @@
+//! Staging: `stage_sigs`, and the default `stage`/`unstage` that apply and
+//! restore them.
+//!
+//! `stage()` reads every original value first, then applies the
+//! `stage_sigs` in order with [`set_and_wait`](crate::set_and_wait), then
+//! stages sub-devices. `unstage()` unstages sub-devices in reverse, then
+//! restores the originals in reverse. Unlike Python ophyd, a failure in
+//! `unstage()` does not stop it: every other restore is still attempted,
+//! every failure is reported, and the device can be unstaged again to retry
+//! what failed.
+
+use std::time::Duration;
+
+use crate::component::{DynDevice, DynSignal};
+use crate::device::lookup;
+use crate::error::{Error, Result};
+use crate::meta::dotted_path;
+use crate::signal::{SetAndWait, Writable};
+use crate::status::lock;
+use crate::value::{SignalValue, Value};
+
+/// Where a device is in its staging life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Staged {
+    /// Not staged.
+    #[default]
+    No,
+    /// Staged.
+    Yes,
+    /// Half-way: a stage or unstage is running, or an unstage failed.
+    Partially,
+}
+
+/// A device's staging state: what to put back on unstage.
+#[derive(Debug, Default)]
+pub struct StagingState {
+    staged: Staged,
+    /// (path, original value) of every stage_sig applied, in order.
+    originals: Vec<(String, Value)>,
+    /// Sub-devices staged, in order.
+    children: Vec<&'static str>,
+}
+
+/// How long each `stage_sigs` write waits for its read-back.
+pub const STAGE_TIMEOUT: Duration = SetAndWait::DEFAULT_TIMEOUT;
+
+/// A device's `stage_sigs`: an ordered map from component path to the value
+/// `stage()` sets. Declared with `#[component(..., stage = value)]` and
+/// changeable at run time, by typed handle or by dotted path.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use ophyd_core::prelude::*;
+/// #[derive(Device)]
+/// struct Det {
+///     #[component(kind = "config", stage = 0.5)]
+///     exposure: SoftSignal<f64>,
+///     #[component(kind = "omitted")]
+///     enabled: SoftSignal<i32>,
+/// }
+/// let det = Det::new("", "det");
+/// det.stage_sigs().set(&det.enabled, 1).unwrap();
+/// det.stage_sigs().set_path("exposure", 0.25).unwrap();
+/// assert!(det.stage_sigs().set_path("nope", 1).is_err());
+/// assert_eq!(det.stage_sigs().paths(), ["exposure", "enabled"]);
+/// # }
+/// ```
+pub struct StageSigs<'a> {
+    device: &'a dyn DynDevice,
+}
+
+impl<'a> StageSigs<'a> {
+    pub(crate) fn new(device: &'a dyn DynDevice) -> Self {
+        StageSigs { device }
+    }
+
+    /// Stage `signal` (a component of this device, at any depth) to `value`.
+    /// An existing entry keeps its place; a new one goes last.
+    pub fn set<S: Writable>(&self, signal: &S, value: impl Into<S::Value>) -> Result<()> {
+        let meta = signal.signal_meta();
+        let path = dotted_path(self.device.meta(), meta.attr_name(), meta.parent()).ok_or_else(|| {
+            Error::UnknownComponent {
+                device: self.device.name().to_owned(),
+                path: meta.name().to_owned(),
+                known: self.device.components().iter().map(|(a, _)| a.to_string()).collect(),
+            }
+        })?;
+        self.insert(path, value.into().to_value());
+        Ok(())
+    }
+
+    /// Stage the component at dotted `path` (`"cam.acquire_time"`) to
+    /// `value`; an error if there is no such writable signal or the value
+    /// does not fit it.
+    pub fn set_path(&self, path: &str, value: impl Into<Value>) -> Result<()> {
+        let value = value.into();
+        let signal = writable_signal(self.device, path, "staged")?;
+        signal.check_value(&value)?;
+        self.insert(path.to_owned(), value);
+        Ok(())
+    }
+
+    /// Stop staging the component at `path`; returns the value it had.
+    pub fn remove(&self, path: &str) -> Option<Value> {
+        let mut sigs = lock(&self.device.meta().stage_sigs);
+        let i = sigs.iter().position(|(p, _)| p == path)?;
+        Some(sigs.remove(i).1)
+    }
+
+    /// Remove every entry.
+    pub fn clear(&self) {
+        lock(&self.device.meta().stage_sigs).clear()
+    }
+
+    /// The entries, in order.
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        lock(&self.device.meta().stage_sigs).clone()
+    }
+
+    /// The paths, in order.
+    pub fn paths(&self) -> Vec<String> {
+        lock(&self.device.meta().stage_sigs).iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// The value staged for `path`.
+    pub fn get(&self, path: &str) -> Option<Value> {
+        lock(&self.device.meta().stage_sigs).iter().find(|(p, _)| p == path).map(|(_, v)| v.clone())
+    }
+
+    fn insert(&self, path: String, value: Value) {
+        let mut sigs = lock(&self.device.meta().stage_sigs);
+        match sigs.iter_mut().find(|(p, _)| *p == path) {
+            Some(slot) => slot.1 = value,
+            None => sigs.push((path, value)),
+        }
+    }
+}
+
+fn writable_signal<'d>(device: &'d dyn DynDevice, path: &str, action: &str) -> Result<&'d dyn DynSignal> {
+    let c = lookup(device, path)?;
+    let signal = c.as_signal().ok_or_else(|| Error::NotWritable {
+        signal: c.name().to_owned(),
+        why: "a device, not a signal".into(),
+        action: action.into(),
+    })?;
+    if !signal.writable() {
+        return Err(Error::NotWritable { signal: c.name().to_owned(), why: "read-only".into(), action: action.into() });
+    }
+    Ok(signal)
+}
+
+/// The value of a `#[component(stage = value)]` declaration, type-checked
+/// against the field's signal type.
+#[doc(hidden)]
+pub fn declared<S: Writable>(value: impl Into<S::Value>) -> Value {
+    value.into().to_value()
+}
+
+/// The default `stage()`.
+pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
+    let meta = device.meta();
+    let name = || meta.name().to_owned();
+    let mut state = meta.staging.lock().await;
+    match state.staged {
+        Staged::No => {}
+        Staged::Yes => return Err(Error::RedundantStaging { device: name() }),
+        Staged::Partially => return Err(Error::PartiallyStaged { device: name() }),
+    }
+    let sigs = lock(&meta.stage_sigs).clone();
+    tracing::debug!(device = meta.name(), stage_sigs = sigs.len(), "staging");
+
+    // Resolve and read everything before changing anything.
+    let mut plan = Vec::with_capacity(sigs.len());
+    for (path, value) in sigs {
+        let signal = writable_signal(device, &path, "staged")
+            .map_err(|e| Error::Stage { device: name(), cause: Box::new(e), restore_failures: vec![] })?;
+        plan.push((path, signal, value));
+    }
+    let mut originals = Vec::with_capacity(plan.len());
+    for (_, signal, _) in &plan {
+        let original = signal
+            .get_value()
+            .await
+            .map_err(|e| Error::Stage { device: name(), cause: Box::new(e), restore_failures: vec![] })?;
+        originals.push(original);
+    }
+
+    // From here on the device is changed; a dropped future leaves it
+    // partially staged with everything needed to put it back.
+    state.staged = Staged::Partially;
+    let mut failure = None;
+    for ((path, signal, value), original) in plan.into_iter().zip(originals) {
+        // Recorded before the write: a write that fails half-way (put done,
+        // read-back timed out) is put back too.
+        state.originals.push((path, original));
+        if let Err(e) = signal.set_and_wait_value(value, STAGE_TIMEOUT).await {
+            failure = Some(e);
+            break;
+        }
+    }
+    if failure.is_none() {
+        for (attr, c) in device.components() {
+            if let Some(sub) = c.as_device() {
+                match sub.stage_dyn().await {
+                    Ok(()) => state.children.push(attr),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    match failure {
+        None => {
+            state.staged = Staged::Yes;
+            Ok(())
+        }
+        Some(cause) => {
+            tracing::debug!(device = meta.name(), error = %cause, "staging failed; putting back");
+            let restore_failures = restore(device, &mut state).await;
+            Err(Error::Stage { device: name(), cause: Box::new(cause), restore_failures })
+        }
+    }
+}
+
+/// The default `unstage()`.
+pub async fn unstage_default(device: &dyn DynDevice) -> Result<()> {
+    let meta = device.meta();
+    let mut state = meta.staging.lock().await;
+    if state.staged == Staged::No {
+        return Ok(());
+    }
+    tracing::debug!(device = meta.name(), "unstaging");
+    state.staged = Staged::Partially;
+    let failures = restore(device, &mut state).await;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Unstage { device: meta.name().to_owned(), failures })
+    }
+}
+
+/// Unstage staged sub-devices in reverse, then restore originals in reverse,
+/// attempting every one. An entry leaves the state only once it has been
+/// put back, so what fails (or what a dropped future never reached) stays
+/// recorded for the next unstage.
+async fn restore(device: &dyn DynDevice, state: &mut StagingState) -> Vec<Error> {
+    let mut failures = Vec::new();
+    for i in (0..state.children.len()).rev() {
+        let attr = state.children[i];
+        let Some(sub) = device.component(attr).and_then(|c| c.as_device()) else { continue };
+        match sub.unstage_dyn().await {
+            Ok(()) => {
+                state.children.remove(i);
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    for i in (0..state.originals.len()).rev() {
+        let (path, original) = state.originals[i].clone();
+        let outcome = match writable_signal(device, &path, "restored") {
+            Ok(signal) => signal.set_and_wait_value(original, STAGE_TIMEOUT).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => {
+                state.originals.remove(i);
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    state.staged = if failures.is_empty() { Staged::No } else { Staged::Partially };
+    failures
+}
+
+/// The staging state of a device (for tests and diagnostics).
+pub fn staged(device: &dyn DynDevice) -> Staged {
+    match device.meta().staging.try_lock() {
+        Ok(state) => state.staged,
+        Err(_) => Staged::Partially,
+    }
+}

@@ -1,0 +1,411 @@
+//! Values: the dynamic [`Value`] that readings carry, and [`SignalValue`],
+//! the typed values a signal can hold.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A value as it appears in `read()` and in `stage_sigs`: what ophyd would
+/// hold in a Python object. Serializes as the bare JSON value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// An integer (also an enum's index).
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// A string (also an enum given by its label).
+    String(String),
+    /// An array of integers.
+    IntArray(Vec<i64>),
+    /// An array of floating-point numbers.
+    FloatArray(Vec<f64>),
+    /// An array of strings.
+    StringArray(Vec<String>),
+}
+
+impl Value {
+    /// A short name of the value's type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "integer",
+            Value::Float(_) => "number",
+            Value::String(_) => "string",
+            Value::IntArray(_) => "integer array",
+            Value::FloatArray(_) => "number array",
+            Value::StringArray(_) => "string array",
+        }
+    }
+
+    /// The value as a float, if it is a scalar number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The event-model shape of the value: `[]` for scalars, `[len]` for arrays.
+    pub fn shape(&self) -> Vec<usize> {
+        match self {
+            Value::IntArray(v) => vec![v.len()],
+            Value::FloatArray(v) => vec![v.len()],
+            Value::StringArray(v) => vec![v.len()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::String(s) => write!(f, "{s:?}"),
+            Value::IntArray(v) => write!(f, "{v:?}"),
+            Value::FloatArray(v) => write!(f, "{v:?}"),
+            Value::StringArray(v) => write!(f, "{v:?}"),
+        }
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $variant:ident as $as:ty),* $(,)?) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::$variant(<$as>::from(v))
+            }
+        }
+    )*};
+}
+value_from!(
+    i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => Int as i64,
+    u8 => Int as i64, u16 => Int as i64, u32 => Int as i64,
+    f32 => Float as f64, f64 => Float as f64,
+    String => String as String, &str => String as String,
+);
+
+/// The event-model `dtype` of a data key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    /// A floating-point scalar.
+    Number,
+    /// An integer scalar (enums too: they are read as their index).
+    Integer,
+    /// A string.
+    String,
+    /// A boolean.
+    Boolean,
+    /// An array of any element type.
+    Array,
+}
+
+/// An enum value: read as its index, written by index or by label.
+///
+/// ```
+/// use ophyd_core::Enum;
+/// assert_eq!(Enum::from(1), Enum::Index(1));
+/// assert_eq!(Enum::from("on"), Enum::Label("on".into()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Enum {
+    /// The index into the enum's strings.
+    Index(u16),
+    /// One of the enum's strings; resolved to an index by whoever holds them.
+    Label(String),
+}
+
+impl Default for Enum {
+    fn default() -> Self {
+        Enum::Index(0)
+    }
+}
+
+impl Enum {
+    /// The index, if this is an index.
+    pub fn index(&self) -> Option<u16> {
+        match self {
+            Enum::Index(i) => Some(*i),
+            Enum::Label(_) => None,
+        }
+    }
+
+    /// Resolve a label against the enum's strings (an index stays as it is).
+    pub fn resolve(&self, strings: &[String]) -> Option<u16> {
+        match self {
+            Enum::Index(i) => Some(*i),
+            Enum::Label(l) => strings.iter().position(|s| s == l).map(|i| i as u16),
+        }
+    }
+}
+
+impl fmt::Display for Enum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Enum::Index(i) => write!(f, "{i}"),
+            Enum::Label(l) => write!(f, "{l:?}"),
+        }
+    }
+}
+
+impl From<u16> for Enum {
+    fn from(i: u16) -> Enum {
+        Enum::Index(i)
+    }
+}
+impl From<u8> for Enum {
+    fn from(i: u8) -> Enum {
+        Enum::Index(i.into())
+    }
+}
+/// Integer literals (`stage = 1`) are `i32`; a negative or too large index
+/// saturates and is then refused by the PV as out of range.
+impl From<i32> for Enum {
+    fn from(i: i32) -> Enum {
+        Enum::Index(i.clamp(0, u16::MAX as i32) as u16)
+    }
+}
+impl From<&str> for Enum {
+    fn from(s: &str) -> Enum {
+        Enum::Label(s.to_owned())
+    }
+}
+impl From<String> for Enum {
+    fn from(s: String) -> Enum {
+        Enum::Label(s)
+    }
+}
+
+/// A type a signal can hold: converts to and from [`Value`], says its
+/// event-model `dtype`, and compares with a tolerance for `set_and_wait`.
+pub trait SignalValue: Clone + fmt::Debug + Send + Sync + 'static {
+    /// The Rust name shown in error messages (`"f64"`, `"Enum"`).
+    const TYPE_NAME: &'static str;
+
+    /// The event-model dtype of a scalar of this type, or `Array`.
+    const DTYPE: Dtype;
+
+    /// This value as a dynamic [`Value`].
+    fn to_value(&self) -> Value;
+
+    /// A value of this type from a dynamic one, if it fits.
+    fn from_value(value: &Value) -> Option<Self>;
+
+    /// Whether `self` (a read-back) matches `target`, within `tolerance` for
+    /// floating-point types.
+    fn matches(&self, target: &Self, tolerance: Tolerance) -> bool;
+
+    /// The value's event-model shape: `[]` for scalars, `[len]` for arrays.
+    fn shape(&self) -> Vec<usize> {
+        Vec::new()
+    }
+}
+
+/// How close a floating-point read-back must be to its target (ophyd's
+/// `atol`/`rtol`: `|a - b| <= atol + rtol * |b|`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tolerance {
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Relative tolerance.
+    pub rtol: f64,
+}
+
+impl Tolerance {
+    /// Exact equality.
+    pub const EXACT: Tolerance = Tolerance { atol: 0.0, rtol: 0.0 };
+
+    /// Whether `a` is within tolerance of `target`.
+    pub fn accepts(&self, a: f64, target: f64) -> bool {
+        a == target || (a - target).abs() <= self.atol + self.rtol * target.abs()
+    }
+}
+
+macro_rules! float_value {
+    ($($t:ty),*) => {$(
+        impl SignalValue for $t {
+            const TYPE_NAME: &'static str = stringify!($t);
+            const DTYPE: Dtype = Dtype::Number;
+            fn to_value(&self) -> Value {
+                Value::Float(f64::from(*self))
+            }
+            fn from_value(value: &Value) -> Option<Self> {
+                value.as_f64().map(|f| f as $t)
+            }
+            fn matches(&self, target: &Self, tolerance: Tolerance) -> bool {
+                tolerance.accepts(f64::from(*self), f64::from(*target))
+            }
+        }
+    )*};
+}
+float_value!(f32, f64);
+
+macro_rules! int_value {
+    ($($t:ty),*) => {$(
+        impl SignalValue for $t {
+            const TYPE_NAME: &'static str = stringify!($t);
+            const DTYPE: Dtype = Dtype::Integer;
+            fn to_value(&self) -> Value {
+                Value::Int(i64::from(*self))
+            }
+            fn from_value(value: &Value) -> Option<Self> {
+                match *value {
+                    Value::Int(i) => <$t>::try_from(i).ok(),
+                    Value::Float(f) if f.fract() == 0.0 => <$t>::try_from(f as i64).ok(),
+                    _ => None,
+                }
+            }
+            fn matches(&self, target: &Self, _: Tolerance) -> bool {
+                self == target
+            }
+        }
+    )*};
+}
+int_value!(i8, i16, i32, i64, u8, u16, u32);
+
+impl SignalValue for bool {
+    const TYPE_NAME: &'static str = "bool";
+    const DTYPE: Dtype = Dtype::Boolean;
+    fn to_value(&self) -> Value {
+        Value::Int(i64::from(*self))
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match *value {
+            Value::Int(0) => Some(false),
+            Value::Int(1) => Some(true),
+            _ => None,
+        }
+    }
+    fn matches(&self, target: &Self, _: Tolerance) -> bool {
+        self == target
+    }
+}
+
+impl SignalValue for String {
+    const TYPE_NAME: &'static str = "String";
+    const DTYPE: Dtype = Dtype::String;
+    fn to_value(&self) -> Value {
+        Value::String(self.clone())
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+    fn matches(&self, target: &Self, _: Tolerance) -> bool {
+        self == target
+    }
+}
+
+impl SignalValue for Enum {
+    const TYPE_NAME: &'static str = "Enum";
+    const DTYPE: Dtype = Dtype::Integer;
+    fn to_value(&self) -> Value {
+        match self {
+            Enum::Index(i) => Value::Int(i64::from(*i)),
+            Enum::Label(l) => Value::String(l.clone()),
+        }
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Int(i) => u16::try_from(*i).ok().map(Enum::Index),
+            Value::String(s) => Some(Enum::Label(s.clone())),
+            _ => None,
+        }
+    }
+    fn matches(&self, target: &Self, _: Tolerance) -> bool {
+        self == target
+    }
+}
+
+macro_rules! array_value {
+    ($($t:ty => $variant:ident as $elem:ty),*) => {$(
+        impl SignalValue for Vec<$t> {
+            const TYPE_NAME: &'static str = concat!("Vec<", stringify!($t), ">");
+            const DTYPE: Dtype = Dtype::Array;
+            fn to_value(&self) -> Value {
+                Value::$variant(self.iter().map(|x| <$elem>::from(x.clone())).collect())
+            }
+            fn from_value(value: &Value) -> Option<Self> {
+                match value {
+                    Value::$variant(v) => v.iter().map(|x| <$t>::try_from(x.clone()).ok()).collect(),
+                    _ => None,
+                }
+            }
+            fn matches(&self, target: &Self, _: Tolerance) -> bool {
+                self == target
+            }
+            fn shape(&self) -> Vec<usize> {
+                vec![self.len()]
+            }
+        }
+    )*};
+}
+array_value!(i8 => IntArray as i64, i16 => IntArray as i64, i32 => IntArray as i64,
+             i64 => IntArray as i64, u8 => IntArray as i64, String => StringArray as String);
+
+macro_rules! float_array_value {
+    ($($t:ty),*) => {$(
+        impl SignalValue for Vec<$t> {
+            const TYPE_NAME: &'static str = concat!("Vec<", stringify!($t), ">");
+            const DTYPE: Dtype = Dtype::Array;
+            fn to_value(&self) -> Value {
+                Value::FloatArray(self.iter().map(|x| f64::from(*x)).collect())
+            }
+            fn from_value(value: &Value) -> Option<Self> {
+                match value {
+                    Value::FloatArray(v) => Some(v.iter().map(|x| *x as $t).collect()),
+                    Value::IntArray(v) => Some(v.iter().map(|x| *x as $t).collect()),
+                    _ => None,
+                }
+            }
+            fn matches(&self, target: &Self, tolerance: Tolerance) -> bool {
+                self.len() == target.len()
+                    && self.iter().zip(target).all(|(a, b)| tolerance.accepts(f64::from(*a), f64::from(*b)))
+            }
+            fn shape(&self) -> Vec<usize> {
+                vec![self.len()]
+            }
+        }
+    )*};
+}
+float_array_value!(f32, f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_reads_as_index_and_writes_by_label() {
+        assert_eq!(Enum::from_value(&Value::Int(1)), Some(Enum::Index(1)));
+        assert_eq!(Enum::Label("on".into()).to_value(), Value::String("on".into()));
+        let strings = vec!["off".to_string(), "on".to_string()];
+        assert_eq!(Enum::from("on").resolve(&strings), Some(1));
+        assert_eq!(Enum::from("maybe").resolve(&strings), None);
+    }
+
+    #[test]
+    fn float_tolerance_accepts_close_values_only() {
+        let tol = Tolerance { atol: 0.01, rtol: 0.0 };
+        assert!(1.005f64.matches(&1.0, tol));
+        assert!(!1.02f64.matches(&1.0, tol));
+        assert!(!1.0000001f64.matches(&1.0, Tolerance::EXACT));
+    }
+
+    #[test]
+    fn integers_refuse_values_out_of_range() {
+        assert_eq!(u8::from_value(&Value::Int(300)), None);
+        assert_eq!(i32::from_value(&Value::Float(2.0)), Some(2));
+        assert_eq!(i32::from_value(&Value::Float(2.5)), None);
+        assert_eq!(f64::from_value(&Value::String("1".into())), None);
+    }
+
+    #[test]
+    fn values_serialize_as_bare_json() {
+        let v = serde_json::to_string(&vec![Value::Int(1), Value::Float(0.5), Value::from("x")]).unwrap();
+        assert_eq!(v, r#"[1,0.5,"x"]"#);
+    }
+}

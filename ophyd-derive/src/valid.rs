@@ -1,0 +1,21 @@
+//! Rejecting misuse the attribute parser cannot see on its own.
+
+use crate::ast::Device;
+use crate::ctxt::Ctxt;
+
+pub fn check(cx: &Ctxt, device: &Device<'_>) {
+    if device.components().next().is_none() {
+        cx.error_spanned_by(
+            device.ident,
+            "a device needs at least one `#[component(...)]` field, e.g. \
+             `#[component(suffix = \":x\")] x: EpicsSignal<f64>`",
+        );
+    }
+    for lt in device.generics.lifetimes() {
+        cx.error_spanned_by(
+            lt,
+            "a device cannot borrow: its components are shared with background tasks, so it \
+             must own its data; remove the lifetime parameter",
+        );
+    }
+}
