@@ -124,8 +124,9 @@ pub struct Reading {
     pub value: Value,
     /// When the value was taken, in seconds since the Unix epoch.
     pub timestamp: f64,
-    /// The EPICS alarm severity (0 none, 1 minor, 2 major, 3 invalid), when known.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// The EPICS alarm severity (0 none, 1 minor, 2 major, 3 invalid), when
+    /// known. Not serialized: ophyd's readings hold only value and timestamp.
+    #[serde(skip)]
     pub alarm_severity: Option<i32>,
 }
 
@@ -144,25 +145,27 @@ pub fn now() -> f64 {
 /// An event-model data key: what `describe()` says about one reading.
 ///
 /// Field order and presence follow Python ophyd 1.11: `source`, `dtype`,
-/// `shape`, then `units`, the control limits, `precision` and `enum_strs`
-/// where the source provides them.
+/// `shape`, then, for EPICS signals, `units` and the control limits (always
+/// present, `null` when the PV has none), `precision` (only when the PV has
+/// one) and `enum_strs` (only for enums). The outer `Option` of a field says
+/// whether the key is present; the inner one whether its value is `null`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataKey {
     /// Where the value comes from: `"PV:<name>"`, or `"SIM:<name>"` for soft signals.
     pub source: String,
     /// The event-model dtype.
     pub dtype: Dtype,
-    /// The shape: `[]` for scalars.
+    /// The shape: `[]` for scalars, `[len]` for arrays.
     pub shape: Vec<usize>,
     /// Engineering units.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub units: Option<String>,
-    /// Lower control (drive) limit.
+    pub units: Option<Option<String>>,
+    /// Lower control (drive) limit, in the PV's own number type.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub lower_ctrl_limit: Option<f64>,
+    pub lower_ctrl_limit: Option<Option<Value>>,
     /// Upper control (drive) limit.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub upper_ctrl_limit: Option<f64>,
+    pub upper_ctrl_limit: Option<Option<Value>>,
     /// Display precision.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub precision: Option<i16>,

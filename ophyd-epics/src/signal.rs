@@ -1,0 +1,434 @@
+//! EPICS signals: [`EpicsSignal`] (read/write, optionally with a separate
+//! read-back PV) and [`EpicsSignalRO`] (read-only: no write methods at all).
+
+use std::marker::PhantomData;
+use std::sync::{Arc, RwLock};
+
+use ophyd_core::{
+    ComponentSpec, ConnectCtx, DataKey, DataMap, Dtype, Error, PendingConnect, Reading, Result, SignalMeta,
+    Status, Subscription, Tolerance,
+};
+
+use crate::transport::{PvChannel, PvError, PvMetadata, PvReading, Transport};
+use crate::value::EpicsValue;
+
+/// Where an [`EpicsSignal`] reads back from, given the PV it writes.
+pub trait PvLayout: Send + Sync + 'static {
+    /// The read-back PV for write PV `write_pv`.
+    fn read_pv(write_pv: &str) -> String;
+}
+
+/// Read back from the PV that is written.
+pub struct SamePv;
+
+impl PvLayout for SamePv {
+    fn read_pv(write_pv: &str) -> String {
+        write_pv.to_owned()
+    }
+}
+
+/// Read back from `<PV>_RBV` (areaDetector's convention; ophyd's
+/// `EpicsSignalWithRBV`).
+pub struct Rbv;
+
+impl PvLayout for Rbv {
+    fn read_pv(write_pv: &str) -> String {
+        format!("{write_pv}_RBV")
+    }
+}
+
+/// The channels of a connected signal and what was learnt on connecting.
+struct Link {
+    read: Arc<dyn PvChannel>,
+    write: Arc<dyn PvChannel>,
+    metadata: PvMetadata,
+}
+
+/// What every EPICS signal has: names, PVs, and, once connected, channels.
+struct PvCore<T> {
+    meta: SignalMeta,
+    read_pv: String,
+    write_pv: String,
+    source: String,
+    put_complete: bool,
+    tolerance: Option<Tolerance>,
+    link: RwLock<Option<Arc<Link>>>,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T: EpicsValue> PvCore<T> {
+    fn new(meta: SignalMeta, read_pv: String, write_pv: String, put_complete: bool) -> Self {
+        PvCore {
+            meta,
+            source: format!("PV:{read_pv}"),
+            read_pv,
+            write_pv,
+            put_complete,
+            tolerance: None,
+            link: RwLock::new(None),
+            _value: PhantomData,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.meta.name().to_owned()
+    }
+
+    fn link(&self) -> Result<Arc<Link>> {
+        self.link
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| Error::NotConnected { signal: self.name(), pv: self.read_pv.clone() })
+    }
+
+    fn pv_error(&self, pv: &str, error: PvError, action: Action) -> Error {
+        let (signal, pv) = (self.name(), pv.to_owned());
+        match (error, action) {
+            (PvError::Disconnected, _) => Error::Disconnected { signal, pv },
+            (e, Action::Get) => Error::Get { signal, pv, reason: e.to_string() },
+            (e, Action::Connect) => Error::Connect { signal, pv, reason: e.to_string() },
+        }
+    }
+
+    fn collect_connects<'a>(&'a self, ctx: &ConnectCtx<'a>, out: &mut Vec<PendingConnect<'a>>) {
+        let transport = ctx.backend::<Transport>().cloned();
+        let backend_type = ctx.backend_type();
+        out.push(PendingConnect {
+            what: self.read_pv.clone(),
+            future: Box::pin(async move {
+                let transport = transport.ok_or_else(|| Error::Connect {
+                    signal: self.name(),
+                    pv: self.read_pv.clone(),
+                    reason: format!("EPICS signals connect through an `ophyd_epics::Transport`, but `{backend_type}` was given"),
+                })?;
+                self.connect(&transport).await
+            }),
+        });
+    }
+
+    async fn connect(&self, transport: &Transport) -> Result<()> {
+        let read = transport.connect(&self.read_pv).await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Connect))?;
+        let write = if self.write_pv == self.read_pv {
+            read.clone()
+        } else {
+            transport.connect(&self.write_pv).await.map_err(|e| self.pv_error(&self.write_pv, e, Action::Connect))?
+        };
+        let info = read.info();
+        if !T::fits(info) {
+            return Err(Error::TypeMismatch {
+                signal: self.name(),
+                pv: self.read_pv.clone(),
+                expected: T::TYPE_NAME.to_owned(),
+                actual: info.to_string(),
+            });
+        }
+        let metadata = read.metadata().await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Connect))?;
+        *self.link.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Link { read, write, metadata }));
+        Ok(())
+    }
+
+    async fn reading(&self) -> Result<PvReading> {
+        let link = self.link()?;
+        link.read.get().await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))
+    }
+
+    fn typed(&self, reading: &PvReading) -> Result<T> {
+        T::from_value(&reading.value).ok_or_else(|| Error::Get {
+            signal: self.name(),
+            pv: self.read_pv.clone(),
+            reason: format!("the PV sent {}, which is not a {}", reading.value, T::TYPE_NAME),
+        })
+    }
+
+    async fn get(&self) -> Result<T> {
+        let reading = self.reading().await?;
+        self.typed(&reading)
+    }
+
+    async fn read_into(&self, out: &mut DataMap<Reading>) -> Result<()> {
+        let r = self.reading().await?;
+        out.insert(
+            self.meta.key().clone(),
+            Reading { value: r.value, timestamp: r.timestamp, alarm_severity: Some(r.severity) },
+        );
+        Ok(())
+    }
+
+    async fn describe_into(&self, out: &mut DataMap<DataKey>) -> Result<()> {
+        let link = self.link()?;
+        // As ophyd: an array's shape is its current length, not its capacity.
+        let shape = if T::DTYPE == Dtype::Array { self.reading().await?.value.shape() } else { Vec::new() };
+        let m = &link.metadata;
+        // As ophyd 1.11: units and limits always (null when unknown),
+        // precision and enum strings only when the PV has them.
+        let key = DataKey {
+            units: Some(m.units.clone()),
+            lower_ctrl_limit: Some(m.lower_ctrl_limit.clone()),
+            upper_ctrl_limit: Some(m.upper_ctrl_limit.clone()),
+            precision: m.precision,
+            enum_strs: m.enum_strs.clone(),
+            ..DataKey::new(self.source.clone(), T::DTYPE, shape)
+        };
+        out.insert(self.meta.key().clone(), key);
+        Ok(())
+    }
+
+    fn subscribe(&self, callback: impl Fn(&T, f64) + Send + Sync + 'static) -> Result<Subscription> {
+        let link = self.link()?;
+        link.read
+            .subscribe(Arc::new(move |r: &PvReading| {
+                if let Some(v) = T::from_value(&r.value) {
+                    callback(&v, r.timestamp)
+                }
+            }))
+            .map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))
+    }
+
+    /// An enum label becomes its index, once the enum strings are known.
+    fn normalize(&self, value: T) -> Result<T> {
+        let Ok(link) = self.link() else { return Ok(value) };
+        let Some(strings) = &link.metadata.enum_strs else { return Ok(value) };
+        let v = value.to_value();
+        if let ophyd_core::Value::String(label) = &v {
+            let index = strings.iter().position(|s| s == label).ok_or_else(|| Error::Put {
+                signal: self.name(),
+                pv: self.write_pv.clone(),
+                value: format!("{label:?}"),
+                reason: format!("not one of the PV's enum strings {strings:?}"),
+            })?;
+            return T::from_value(&ophyd_core::Value::Int(index as i64)).ok_or_else(|| Error::ValueType {
+                signal: self.name(),
+                expected: T::TYPE_NAME.to_owned(),
+                given: format!("{label:?}"),
+            });
+        }
+        Ok(value)
+    }
+
+    fn tolerance(&self) -> Tolerance {
+        if let Some(t) = self.tolerance {
+            return t;
+        }
+        // ophyd's default: 10^-precision when the PV has a precision.
+        match self.link().ok().and_then(|l| l.metadata.precision) {
+            Some(p) if T::DTYPE == Dtype::Number => Tolerance { atol: 10f64.powi(-i32::from(p)), rtol: 0.0 },
+            _ => Tolerance::EXACT,
+        }
+    }
+
+    fn set(&self, value: T) -> Status {
+        let what = format!("put of {} to {}", value.to_value(), self.meta.name());
+        let link = match self.link() {
+            Ok(link) => link,
+            Err(e) => return Status::failed(what, e),
+        };
+        let value = match self.normalize(value) {
+            Ok(v) => v.to_value(),
+            Err(e) => return Status::failed(what, e),
+        };
+        let put = link.write.put(value.clone(), self.put_complete);
+        let (signal, pv) = (self.name(), self.write_pv.clone());
+        Status::from_future(what, async move {
+            put.await.map_err(|e| match e {
+                PvError::Disconnected => Error::Disconnected { signal, pv },
+                e => Error::Put { signal, pv, value: value.to_string(), reason: e.to_string() },
+            })
+        })
+    }
+}
+
+enum Action {
+    Get,
+    Connect,
+}
+
+macro_rules! pv_signal {
+    ([$($generics:tt)*] $ty:ty) => {
+        impl<$($generics)*> ophyd_core::Signal for $ty {
+            type Value = T;
+
+            fn signal_meta(&self) -> &SignalMeta {
+                &self.core.meta
+            }
+
+            fn source_name(&self) -> &str {
+                &self.core.source
+            }
+
+            fn get(&self) -> impl std::future::Future<Output = Result<T>> + Send {
+                self.core.get()
+            }
+
+            fn subscribe(&self, callback: impl Fn(&T, f64) + Send + Sync + 'static) -> Result<Subscription> {
+                self.core.subscribe(callback)
+            }
+
+            fn normalize(&self, value: T) -> Result<T> {
+                self.core.normalize(value)
+            }
+        }
+
+        impl<$($generics)*> ophyd_core::Component for $ty {
+            fn build(spec: &ComponentSpec<'_>) -> Self {
+                Self::from_spec(spec)
+            }
+
+            fn read_into<'a>(
+                &'a self,
+                out: &'a mut DataMap<Reading>,
+            ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+                self.core.read_into(out)
+            }
+
+            fn describe_into<'a>(
+                &'a self,
+                out: &'a mut DataMap<DataKey>,
+            ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+                self.core.describe_into(out)
+            }
+
+            fn read_configuration_into<'a>(
+                &'a self,
+                out: &'a mut DataMap<Reading>,
+            ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+                self.core.read_into(out)
+            }
+
+            fn describe_configuration_into<'a>(
+                &'a self,
+                out: &'a mut DataMap<DataKey>,
+            ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+                self.core.describe_into(out)
+            }
+
+            fn collect_connects<'a>(&'a self, ctx: &ConnectCtx<'a>, out: &mut Vec<PendingConnect<'a>>) {
+                self.core.collect_connects(ctx, out)
+            }
+        }
+
+        impl<$($generics)*> $ty {
+            /// Whether the signal is connected.
+            pub fn connected(&self) -> bool {
+                self.core.link().map(|l| l.read.connected() && l.write.connected()).unwrap_or(false)
+            }
+
+            /// The PV read from.
+            pub fn read_pv(&self) -> &str {
+                &self.core.read_pv
+            }
+
+            /// The PV's control metadata, as learnt on connecting.
+            pub fn metadata(&self) -> Result<PvMetadata> {
+                Ok(self.core.link()?.metadata.clone())
+            }
+
+            /// Connect this signal alone (devices connect all their signals
+            /// at once with `Device::connect`).
+            pub async fn connect(&self, transport: &Transport) -> Result<()> {
+                self.core.connect(transport).await
+            }
+        }
+    };
+}
+
+/// A read/write EPICS signal holding `T`, reading back from the PV it
+/// writes, or, with `L = Rbv`, from `<PV>_RBV`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+/// use ophyd_core::prelude::*;
+/// use ophyd_epics::{sim::SimIoc, EpicsSignal};
+/// let ioc = SimIoc::trigger_with_pc("trigger_with_pc:");
+/// let gain = EpicsSignal::<f64>::new("trigger_with_pc:gain", "gain");
+/// gain.connect(&ioc.transport()).await?;
+/// set_and_wait(&gain, 3.0).await?;
+/// assert_eq!(gain.get().await?, 3.0);
+/// # Ok(()) }
+/// ```
+pub struct EpicsSignal<T, L: PvLayout = SamePv> {
+    core: PvCore<T>,
+    _layout: PhantomData<L>,
+}
+
+/// An [`EpicsSignal`] that reads back from `<PV>_RBV`.
+pub type EpicsSignalWithRbv<T> = EpicsSignal<T, Rbv>;
+
+impl<T: EpicsValue, L: PvLayout> EpicsSignal<T, L> {
+    /// A standalone signal on `pv` (read back per `L`), named `name`.
+    pub fn new(pv: &str, name: &str) -> Self {
+        Self::with_pvs(&L::read_pv(pv), pv, name)
+    }
+
+    /// A standalone signal that reads `read_pv` and writes `write_pv`.
+    pub fn with_pvs(read_pv: &str, write_pv: &str, name: &str) -> Self {
+        EpicsSignal {
+            core: PvCore::new(SignalMeta::standalone(name), read_pv.to_owned(), write_pv.to_owned(), false),
+            _layout: PhantomData,
+        }
+    }
+
+    fn from_spec(spec: &ComponentSpec<'_>) -> Self {
+        let write_pv = spec.pv_name();
+        EpicsSignal {
+            core: PvCore::new(SignalMeta::from_spec(spec), L::read_pv(&write_pv), write_pv, spec.put_complete),
+            _layout: PhantomData,
+        }
+    }
+
+    /// Make writes wait for the IOC's completion (EPICS put-callback).
+    pub fn with_put_complete(mut self, put_complete: bool) -> Self {
+        self.core.put_complete = put_complete;
+        self
+    }
+
+    /// Set the tolerance `set_and_wait` uses (default: 10^-precision).
+    pub fn with_tolerance(mut self, tolerance: Tolerance) -> Self {
+        self.core.tolerance = Some(tolerance);
+        self
+    }
+
+    /// The PV written to.
+    pub fn write_pv(&self) -> &str {
+        &self.core.write_pv
+    }
+
+    /// Whether writes wait for completion.
+    pub fn put_complete(&self) -> bool {
+        self.core.put_complete
+    }
+}
+
+pv_signal!([T: EpicsValue, L: PvLayout] EpicsSignal<T, L>);
+ophyd_core::impl_signal_component!([T: EpicsValue, L: PvLayout] EpicsSignal<T, L>, writable = true);
+
+impl<T: EpicsValue, L: PvLayout> ophyd_core::Writable for EpicsSignal<T, L> {
+    fn set(&self, value: impl Into<T>) -> Status {
+        self.core.set(value.into())
+    }
+
+    fn tolerance(&self) -> Tolerance {
+        self.core.tolerance()
+    }
+}
+
+/// A read-only EPICS signal: it has no `put` or `set`, so writing it does
+/// not compile.
+pub struct EpicsSignalRO<T> {
+    core: PvCore<T>,
+}
+
+impl<T: EpicsValue> EpicsSignalRO<T> {
+    /// A standalone read-only signal on `pv`, named `name`.
+    pub fn new(pv: &str, name: &str) -> Self {
+        EpicsSignalRO { core: PvCore::new(SignalMeta::standalone(name), pv.to_owned(), pv.to_owned(), false) }
+    }
+
+    fn from_spec(spec: &ComponentSpec<'_>) -> Self {
+        let pv = spec.pv_name();
+        EpicsSignalRO { core: PvCore::new(SignalMeta::from_spec(spec), pv.clone(), pv, false) }
+    }
+}
+
+pv_signal!([T: EpicsValue] EpicsSignalRO<T>);
+ophyd_core::impl_signal_component!([T: EpicsValue] EpicsSignalRO<T>, writable = false);

@@ -1,0 +1,511 @@
+//! The simulated IOC: an in-process PV database with EPICS semantics — typed
+//! values with conversion on write, enum strings, units, precision and
+//! limits, timestamps, alarm severities, access rights, put-completion
+//! handlers and monitors. It is the embedded default transport: examples and
+//! most tests run on it with nothing installed.
+
+mod tutorial;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use ophyd_core::{now, Subscription, Value};
+
+use crate::transport::{
+    NativeType, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
+};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a put handler decides about a client's write.
+pub enum PutAction {
+    /// Refuse the write, with the reason the client sees (the PV keeps its value).
+    Refuse(String),
+    /// Write `value`; the put completes when `completion` (if any) resolves.
+    Write {
+        /// The value stored (usually the one put).
+        value: Value,
+        /// Processing that must finish before the put completes; an `Err`
+        /// fails the client's put-callback with its message.
+        completion: Option<BoxFuture<'static, Result<(), String>>>,
+    },
+}
+
+impl PutAction {
+    /// Store the value as put and complete at once.
+    pub fn accept(value: &Value) -> PutAction {
+        PutAction::Write { value: value.clone(), completion: None }
+    }
+}
+
+/// Decides what a client's write does: `(ioc, value already converted to
+/// the PV's type) -> action`.
+pub type PutHandler = Arc<dyn Fn(&SimIoc, &Value) -> PutAction + Send + Sync>;
+
+/// How to create one simulated PV.
+///
+/// ```
+/// use ophyd_epics::sim::{PvSpec, SimIoc};
+/// let ioc = SimIoc::new();
+/// ioc.add(PvSpec::double("m1:position", 0.0).units("mm").precision(3).limits(-10.0, 10.0));
+/// ioc.add(PvSpec::enumeration("m1:enabled", &["off", "on"], 1));
+/// assert_eq!(ioc.get("m1:enabled"), Some(ophyd_core::Value::Int(1)));
+/// ```
+#[derive(Clone)]
+pub struct PvSpec {
+    name: String,
+    info: PvInfo,
+    value: Value,
+    metadata: PvMetadata,
+    writable: bool,
+    on_put: Option<PutHandler>,
+}
+
+impl PvSpec {
+    fn new(name: &str, native: NativeType, count: usize, value: Value, metadata: PvMetadata) -> PvSpec {
+        PvSpec {
+            name: name.to_owned(),
+            info: PvInfo { native, count },
+            value,
+            metadata,
+            writable: true,
+            on_put: None,
+        }
+    }
+
+    /// A double PV (units `""`, precision 0, limits 0/0 until set, as a
+    /// caproto `pvproperty` reports).
+    pub fn double(name: &str, value: f64) -> PvSpec {
+        let metadata = PvMetadata {
+            units: Some(String::new()),
+            precision: Some(0),
+            lower_ctrl_limit: Some(Value::Float(0.0)),
+            upper_ctrl_limit: Some(Value::Float(0.0)),
+            enum_strs: None,
+        };
+        PvSpec::new(name, NativeType::Double, 1, Value::Float(value), metadata)
+    }
+
+    /// A 32-bit integer PV.
+    pub fn long(name: &str, value: i32) -> PvSpec {
+        let metadata = PvMetadata {
+            units: Some(String::new()),
+            precision: None,
+            lower_ctrl_limit: Some(Value::Int(0)),
+            upper_ctrl_limit: Some(Value::Int(0)),
+            enum_strs: None,
+        };
+        PvSpec::new(name, NativeType::Long, 1, Value::Int(value.into()), metadata)
+    }
+
+    /// An enum PV with `strings`, at index `index`.
+    pub fn enumeration(name: &str, strings: &[&str], index: u16) -> PvSpec {
+        let metadata = PvMetadata {
+            enum_strs: Some(strings.iter().map(|s| s.to_string()).collect()),
+            ..PvMetadata::default()
+        };
+        PvSpec::new(name, NativeType::Enum, 1, Value::Int(index.into()), metadata)
+    }
+
+    /// A string PV.
+    pub fn string(name: &str, value: &str) -> PvSpec {
+        PvSpec::new(name, NativeType::String, 1, Value::String(value.to_owned()), PvMetadata::default())
+    }
+
+    /// A waveform of doubles with room for `capacity` elements.
+    pub fn waveform(name: &str, value: Vec<f64>, capacity: usize) -> PvSpec {
+        let metadata = PvMetadata { precision: Some(0), ..PvSpec::double(name, 0.0).metadata };
+        PvSpec::new(name, NativeType::Double, capacity.max(1), Value::FloatArray(value), metadata)
+    }
+
+    /// Engineering units.
+    pub fn units(mut self, units: &str) -> PvSpec {
+        self.metadata.units = Some(units.to_owned());
+        self
+    }
+
+    /// Display precision.
+    pub fn precision(mut self, precision: i16) -> PvSpec {
+        self.metadata.precision = Some(precision);
+        self
+    }
+
+    /// Control limits; writes outside them are clamped, as EPICS records do.
+    pub fn limits(mut self, low: f64, high: f64) -> PvSpec {
+        let as_value = |x: f64| if self.info.native.is_integer() { Value::Int(x as i64) } else { Value::Float(x) };
+        self.metadata.lower_ctrl_limit = Some(as_value(low));
+        self.metadata.upper_ctrl_limit = Some(as_value(high));
+        self
+    }
+
+    /// Refuse client writes (as EPICS access security does).
+    pub fn read_only(mut self) -> PvSpec {
+        self.writable = false;
+        self
+    }
+
+    /// Decide what client writes do (validation, processing, put-completion).
+    pub fn on_put(mut self, handler: impl Fn(&SimIoc, &Value) -> PutAction + Send + Sync + 'static) -> PvSpec {
+        self.on_put = Some(Arc::new(handler));
+        self
+    }
+}
+
+struct PvState {
+    value: Value,
+    timestamp: f64,
+    severity: i32,
+}
+
+struct SimPv {
+    name: String,
+    info: PvInfo,
+    metadata: PvMetadata,
+    state: Mutex<PvState>,
+    subscribers: Mutex<Vec<(u64, PvCallback)>>,
+    next_subscriber: AtomicU64,
+    writable: AtomicBool,
+    connected: AtomicBool,
+    on_put: Mutex<Option<PutHandler>>,
+}
+
+impl SimPv {
+    fn reading(&self) -> PvReading {
+        let s = lock(&self.state);
+        PvReading { value: s.value.clone(), timestamp: s.timestamp, severity: s.severity }
+    }
+
+    /// Store a value (already converted) and post it to the monitors.
+    fn store(&self, value: Value, severity: i32) {
+        let reading = {
+            let mut s = lock(&self.state);
+            *s = PvState { value, timestamp: now(), severity };
+            PvReading { value: s.value.clone(), timestamp: s.timestamp, severity }
+        };
+        self.post(&reading);
+    }
+
+    fn post(&self, reading: &PvReading) {
+        let subscribers: Vec<PvCallback> = lock(&self.subscribers).iter().map(|(_, c)| c.clone()).collect();
+        for cb in subscribers {
+            cb(reading);
+        }
+    }
+
+    /// Convert a client's value to this PV's type, as an IOC does on a put.
+    fn convert(&self, value: &Value) -> Result<Value, String> {
+        let native = self.info.native;
+        let scalar = |v: &Value| -> Result<Value, String> {
+            match (native, v) {
+                (NativeType::String, v) => Ok(Value::String(match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })),
+                (NativeType::Enum, Value::String(label)) => {
+                    let strings = self.metadata.enum_strs.as_deref().unwrap_or_default();
+                    strings
+                        .iter()
+                        .position(|s| s == label)
+                        .map(|i| Value::Int(i as i64))
+                        .ok_or_else(|| format!("{label:?} is not one of the enum strings {strings:?}"))
+                }
+                (NativeType::Enum, v) => {
+                    let strings = self.metadata.enum_strs.as_deref().unwrap_or_default();
+                    match v.as_f64() {
+                        Some(i) if i >= 0.0 && (i as usize) < strings.len() => Ok(Value::Int(i as i64)),
+                        _ => Err(format!("enum index {v} is out of range: the PV has {} strings", strings.len())),
+                    }
+                }
+                (n, Value::String(s)) => {
+                    let x: f64 = s.trim().parse().map_err(|_| format!("cannot convert {s:?} to a number"))?;
+                    Ok(self.clamp(n, x))
+                }
+                (n, v) => match v.as_f64() {
+                    Some(x) => Ok(self.clamp(n, x)),
+                    None => Err(format!("cannot write {} {v} to a scalar PV", v.type_name())),
+                },
+            }
+        };
+        if self.info.count == 1 {
+            return scalar(value);
+        }
+        let elements: Vec<Value> = match value {
+            Value::FloatArray(v) => v.iter().map(|x| Value::Float(*x)).collect(),
+            Value::IntArray(v) => v.iter().map(|x| Value::Int(*x)).collect(),
+            Value::StringArray(v) => v.iter().map(|x| Value::String(x.clone())).collect(),
+            scalar_value => vec![scalar_value.clone()],
+        };
+        if elements.len() > self.info.count {
+            return Err(format!("{} elements do not fit in a waveform of {}", elements.len(), self.info.count));
+        }
+        let converted = elements.iter().map(scalar).collect::<Result<Vec<_>, _>>()?;
+        Ok(match native {
+            NativeType::String => {
+                Value::StringArray(converted.into_iter().map(|v| if let Value::String(s) = v { s } else { String::new() }).collect())
+            }
+            NativeType::Double | NativeType::Float => {
+                Value::FloatArray(converted.iter().filter_map(Value::as_f64).collect())
+            }
+            _ => Value::IntArray(converted.iter().filter_map(Value::as_f64).map(|x| x as i64).collect()),
+        })
+    }
+
+    fn clamp(&self, native: NativeType, x: f64) -> Value {
+        let (lo, hi) = (
+            self.metadata.lower_ctrl_limit.as_ref().and_then(Value::as_f64),
+            self.metadata.upper_ctrl_limit.as_ref().and_then(Value::as_f64),
+        );
+        let x = match (lo, hi) {
+            (Some(lo), Some(hi)) if lo < hi => x.clamp(lo, hi),
+            _ => x,
+        };
+        match native {
+            NativeType::Double | NativeType::Float => Value::Float(x),
+            _ => Value::Int(x.round() as i64),
+        }
+    }
+}
+
+struct Db {
+    pvs: RwLock<HashMap<String, Arc<SimPv>>>,
+    changed: tokio::sync::Notify,
+}
+
+/// A simulated IOC. Cheap to clone; clones share the database.
+#[derive(Clone)]
+pub struct SimIoc {
+    db: Arc<Db>,
+}
+
+impl Default for SimIoc {
+    fn default() -> Self {
+        SimIoc::new()
+    }
+}
+
+impl SimIoc {
+    /// An IOC with no PVs.
+    pub fn new() -> SimIoc {
+        SimIoc { db: Arc::new(Db { pvs: RwLock::new(HashMap::new()), changed: tokio::sync::Notify::new() }) }
+    }
+
+    /// Add (or replace) a PV.
+    pub fn add(&self, spec: PvSpec) -> &SimIoc {
+        let pv = Arc::new(SimPv {
+            name: spec.name.clone(),
+            info: spec.info,
+            metadata: spec.metadata,
+            state: Mutex::new(PvState { value: spec.value, timestamp: now(), severity: 0 }),
+            subscribers: Mutex::new(Vec::new()),
+            next_subscriber: AtomicU64::new(0),
+            writable: AtomicBool::new(spec.writable),
+            connected: AtomicBool::new(true),
+            on_put: Mutex::new(spec.on_put),
+        });
+        self.db.pvs.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name, pv);
+        self.db.changed.notify_waiters();
+        self
+    }
+
+    /// A transport that reaches this IOC's PVs.
+    pub fn transport(&self) -> Transport {
+        Transport::new(SimTransport { ioc: self.clone() })
+    }
+
+    fn pv(&self, name: &str) -> Option<Arc<SimPv>> {
+        self.db.pvs.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    fn expect_pv(&self, name: &str) -> Arc<SimPv> {
+        self.pv(name).unwrap_or_else(|| panic!("the simulated IOC has no PV {name:?}"))
+    }
+
+    /// The names of all PVs, sorted.
+    pub fn pv_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.db.pvs.read().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// The current value of `pv`, as the IOC holds it.
+    pub fn get(&self, pv: &str) -> Option<Value> {
+        self.pv(pv).map(|p| p.reading().value)
+    }
+
+    /// The current value of `pv` as a float (numbers and enum indexes).
+    pub fn get_f64(&self, pv: &str) -> Option<f64> {
+        self.get(pv).as_ref().and_then(Value::as_f64)
+    }
+
+    /// Write `value` from inside the IOC (no access check, no put handler),
+    /// converting it to the PV's type and posting monitors.
+    ///
+    /// # Panics
+    /// If there is no such PV or the value does not convert: that is a bug
+    /// in the simulation, not a client error.
+    pub fn write(&self, pv: &str, value: impl Into<Value>) {
+        let p = self.expect_pv(pv);
+        let v = p.convert(&value.into()).unwrap_or_else(|e| panic!("simulated write to {pv}: {e}"));
+        p.store(v, 0);
+    }
+
+    /// Set the alarm severity of `pv`, posting monitors.
+    pub fn set_severity(&self, pv: &str, severity: i32) {
+        let p = self.expect_pv(pv);
+        let reading = {
+            let mut s = lock(&p.state);
+            s.severity = severity;
+            PvReading { value: s.value.clone(), timestamp: s.timestamp, severity }
+        };
+        p.post(&reading);
+    }
+
+    /// Take `pv` off the network (operations fail with "disconnected") or
+    /// bring it back (waiting connects then succeed).
+    pub fn set_connected(&self, pv: &str, connected: bool) {
+        self.expect_pv(pv).connected.store(connected, Ordering::SeqCst);
+        self.db.changed.notify_waiters();
+    }
+
+    /// Grant or revoke client write access to `pv`.
+    pub fn set_writable(&self, pv: &str, writable: bool) {
+        self.expect_pv(pv).writable.store(writable, Ordering::SeqCst);
+    }
+
+    /// Replace what client writes to `pv` do.
+    pub fn set_put_handler(&self, pv: &str, handler: impl Fn(&SimIoc, &Value) -> PutAction + Send + Sync + 'static) {
+        *lock(&self.expect_pv(pv).on_put) = Some(Arc::new(handler));
+    }
+
+    /// A client write, as a CA put would arrive: access check, conversion,
+    /// put handler, store. Returns the completion future.
+    fn client_put(&self, pv: &Arc<SimPv>, value: &Value) -> Result<Option<BoxFuture<'static, Result<(), String>>>, PvError> {
+        if !pv.connected.load(Ordering::SeqCst) {
+            return Err(PvError::Disconnected);
+        }
+        if !pv.writable.load(Ordering::SeqCst) {
+            return Err(PvError::Refused("no write access".into()));
+        }
+        let converted = pv.convert(value).map_err(PvError::BadValue)?;
+        let handler = lock(&pv.on_put).clone();
+        let action = match handler {
+            Some(h) => h(self, &converted),
+            None => PutAction::accept(&converted),
+        };
+        match action {
+            PutAction::Refuse(reason) => Err(PvError::Refused(reason)),
+            PutAction::Write { value, completion } => {
+                pv.store(value, 0);
+                Ok(completion)
+            }
+        }
+    }
+}
+
+struct SimTransport {
+    ioc: SimIoc,
+}
+
+impl PvTransport for SimTransport {
+    fn describe(&self) -> String {
+        "simulated IOC".into()
+    }
+
+    fn connect(&self, pv: &str) -> BoxFuture<'static, Result<Arc<dyn PvChannel>, PvError>> {
+        let ioc = self.ioc.clone();
+        let name = pv.to_owned();
+        async move {
+            // Like a CA search: wait until someone serves the PV.
+            loop {
+                let notified = ioc.db.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if let Some(pv) = ioc.pv(&name) {
+                    if pv.connected.load(Ordering::SeqCst) {
+                        return Ok(Arc::new(SimChannel { ioc: ioc.clone(), pv }) as Arc<dyn PvChannel>);
+                    }
+                }
+                notified.await;
+            }
+        }
+        .boxed()
+    }
+}
+
+struct SimChannel {
+    ioc: SimIoc,
+    pv: Arc<SimPv>,
+}
+
+impl SimChannel {
+    fn check(&self) -> Result<(), PvError> {
+        if self.pv.connected.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(PvError::Disconnected)
+        }
+    }
+}
+
+impl PvChannel for SimChannel {
+    fn pv(&self) -> &str {
+        &self.pv.name
+    }
+
+    fn info(&self) -> PvInfo {
+        self.pv.info
+    }
+
+    fn connected(&self) -> bool {
+        self.check().is_ok()
+    }
+
+    fn get(&self) -> BoxFuture<'static, Result<PvReading, PvError>> {
+        let outcome = self.check().map(|()| self.pv.reading());
+        std::future::ready(outcome).boxed()
+    }
+
+    fn metadata(&self) -> BoxFuture<'static, Result<PvMetadata, PvError>> {
+        let outcome = self.check().map(|()| self.pv.metadata.clone());
+        std::future::ready(outcome).boxed()
+    }
+
+    fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>> {
+        let completion = match self.ioc.client_put(&self.pv, &value) {
+            Ok(completion) => completion,
+            Err(e) => return std::future::ready(Err(e)).boxed(),
+        };
+        let Some(completion) = completion else { return std::future::ready(Ok(())).boxed() };
+        // The IOC finishes processing whether or not the client waits.
+        let done = tokio::spawn(completion);
+        if !wait_complete {
+            return std::future::ready(Ok(())).boxed();
+        }
+        async move {
+            match done.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(reason)) => Err(PvError::Refused(reason)),
+                Err(e) => Err(PvError::Other(format!("processing did not finish: {e}"))),
+            }
+        }
+        .boxed()
+    }
+
+    fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
+        self.check()?;
+        let id = self.pv.next_subscriber.fetch_add(1, Ordering::Relaxed);
+        lock(&self.pv.subscribers).push((id, callback.clone()));
+        callback(&self.pv.reading());
+        let pv = Arc::downgrade(&self.pv);
+        Ok(Subscription::new(move || {
+            if let Some(pv) = pv.upgrade() {
+                lock(&pv.subscribers).retain(|(i, _)| *i != id);
+            }
+        }))
+    }
+}

@@ -1,0 +1,190 @@
+//! The PV-transport abstraction: how an EPICS signal reaches its PV. The
+//! simulated IOC and Channel Access both implement it; devices never know
+//! which one is under them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use ophyd_core::{Subscription, Value};
+
+/// A PV's native (DBR) field type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NativeType {
+    /// `DBF_DOUBLE`.
+    Double,
+    /// `DBF_FLOAT`.
+    Float,
+    /// `DBF_LONG` (32-bit).
+    Long,
+    /// `DBF_SHORT` (16-bit).
+    Short,
+    /// `DBF_CHAR` (8-bit).
+    Char,
+    /// `DBF_STRING` (up to 40 characters).
+    String,
+    /// `DBF_ENUM`: an index into a list of strings.
+    Enum,
+}
+
+impl NativeType {
+    /// Whether the type holds numbers (everything but strings).
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, NativeType::String)
+    }
+
+    /// Whether the type holds integers.
+    pub fn is_integer(self) -> bool {
+        matches!(self, NativeType::Long | NativeType::Short | NativeType::Char | NativeType::Enum)
+    }
+}
+
+impl fmt::Display for NativeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NativeType::Double => "DOUBLE",
+            NativeType::Float => "FLOAT",
+            NativeType::Long => "LONG",
+            NativeType::Short => "SHORT",
+            NativeType::Char => "CHAR",
+            NativeType::String => "STRING",
+            NativeType::Enum => "ENUM",
+        })
+    }
+}
+
+/// A PV's type and element count, known once it is connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PvInfo {
+    /// The native field type.
+    pub native: NativeType,
+    /// The element count (1 for scalars).
+    pub count: usize,
+}
+
+impl fmt::Display for PvInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.count == 1 {
+            write!(f, "a {} scalar", self.native)
+        } else {
+            write!(f, "a {} array of {}", self.native, self.count)
+        }
+    }
+}
+
+/// A PV's control metadata: what `describe()` reports beyond the type.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PvMetadata {
+    /// Engineering units.
+    pub units: Option<String>,
+    /// Display precision.
+    pub precision: Option<i16>,
+    /// Lower control limit, in the PV's number type (`Int` or `Float`).
+    pub lower_ctrl_limit: Option<Value>,
+    /// Upper control limit.
+    pub upper_ctrl_limit: Option<Value>,
+    /// Enum strings, for enum PVs.
+    pub enum_strs: Option<Vec<String>>,
+}
+
+/// One value read from a PV.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PvReading {
+    /// The value, in the PV's native form (enums as their index).
+    pub value: Value,
+    /// The server's timestamp, in Unix seconds.
+    pub timestamp: f64,
+    /// The alarm severity (0 none, 1 minor, 2 major, 3 invalid).
+    pub severity: i32,
+}
+
+/// Why a PV operation failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PvError {
+    /// The connection to the PV is down.
+    #[error("disconnected")]
+    Disconnected,
+    /// The server refused the operation, with its reason.
+    #[error("{0}")]
+    Refused(String),
+    /// The value does not fit the PV.
+    #[error("{0}")]
+    BadValue(String),
+    /// Anything else the transport reports.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Value-change callback of a PV subscription.
+pub type PvCallback = Arc<dyn Fn(&PvReading) + Send + Sync>;
+
+/// A way to reach PVs: the simulated IOC, Channel Access.
+pub trait PvTransport: Send + Sync + 'static {
+    /// A short description for messages (`"simulated IOC"`, `"Channel Access"`).
+    fn describe(&self) -> String;
+
+    /// Connect to `pv`. The future resolves once the PV is reachable (it may
+    /// never resolve for a PV nobody serves; callers put a timeout on it).
+    fn connect(&self, pv: &str) -> BoxFuture<'static, Result<Arc<dyn PvChannel>, PvError>>;
+}
+
+/// A connection to one PV.
+pub trait PvChannel: Send + Sync + 'static {
+    /// The PV name.
+    fn pv(&self) -> &str;
+
+    /// Type and element count.
+    fn info(&self) -> PvInfo;
+
+    /// Whether the connection is up now.
+    fn connected(&self) -> bool;
+
+    /// Read the value, timestamp and severity.
+    fn get(&self) -> BoxFuture<'static, Result<PvReading, PvError>>;
+
+    /// Read the control metadata.
+    fn metadata(&self) -> BoxFuture<'static, Result<PvMetadata, PvError>>;
+
+    /// Write `value`. The write is issued before this returns; the future
+    /// resolves when it is done — with `wait_complete`, when the server
+    /// reports that processing finished (EPICS put-callback).
+    fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>>;
+
+    /// Call `callback` on every value change, starting with the current value.
+    fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError>;
+}
+
+/// A shared handle to a [`PvTransport`]: what a device is connected through.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use ophyd_epics::sim::SimIoc;
+/// let transport = SimIoc::trigger_with_pc("trigger_with_pc:").transport();
+/// assert_eq!(transport.describe(), "simulated IOC");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Transport(Arc<dyn PvTransport>);
+
+impl Transport {
+    /// Wrap a transport.
+    pub fn new(transport: impl PvTransport) -> Transport {
+        Transport(Arc::new(transport))
+    }
+
+    /// A description for messages.
+    pub fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    /// Connect to one PV.
+    pub fn connect(&self, pv: &str) -> BoxFuture<'static, Result<Arc<dyn PvChannel>, PvError>> {
+        self.0.connect(pv)
+    }
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Transport({})", self.0.describe())
+    }
+}
