@@ -1,1 +1,22 @@
-//! The staging tutorial's detectors.
+//! The staging tutorial's `TriggeredDetector`, in its three variants, and
+//! the tutorial's session as a function the example programs and the tests
+//! share.
+//!
+//! | tutorial variant | module |
+//! |---|---|
+//! | hand-written `stage`/`unstage` calling `super()` | [`hand_staged`] |
+//! | `stage_sigs` | [`stage_sigs`] (also [`TriggeredDetector`]) |
+//! | `stop`, `pause`, `resume` overridden | [`stoppable`] |
+
+pub mod hand_staged;
+pub mod session;
+pub mod stage_sigs;
+pub mod stoppable;
+
+pub use stage_sigs::TriggeredDetector;
+
+/// The IOC's PV prefix in the tutorial (`trigger_with_pc:gain`, ...).
+pub const TUTORIAL_PREFIX: &str = "trigger_with_pc";
+
+/// The detector's name in the tutorial; data keys are `<name>_<field>`.
+pub const TUTORIAL_NAME: &str = "triggered_detector";

@@ -223,6 +223,32 @@ pub enum Error {
     Many(Vec<Error>),
 }
 
+impl Error {
+    /// The error's name, as Python ophyd would name the exception
+    /// (`"RedundantStaging"`, `"Timeout"`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::RedundantStaging { .. } | Error::PartiallyStaged { .. } => "RedundantStaging",
+            Error::Timeout { .. } => "Timeout",
+            Error::SetAndWait { .. } => "SetAndWaitTimeout",
+            Error::Put { .. } => "PutError",
+            Error::Get { .. } => "GetError",
+            Error::NotConnected { .. } | Error::Disconnected { .. } => "DisconnectedError",
+            Error::ConnectTimeout { .. } => "ConnectTimeout",
+            Error::Connect { .. } => "ConnectionError",
+            Error::TypeMismatch { .. } | Error::ValueType { .. } => "TypeError",
+            Error::UnknownComponent { .. } => "AttributeError",
+            Error::NotWritable { .. } => "ReadOnlyError",
+            Error::Stage { .. } => "StageError",
+            Error::Unstage { .. } => "UnstageError",
+            Error::Failed { .. } => "StatusFailed",
+            Error::Cancelled { .. } => "Cancelled",
+            Error::Panicked { .. } => "Panicked",
+            Error::Many(_) => "ExceptionBundle",
+        }
+    }
+}
+
 struct List<'a>(&'a [Error]);
 
 impl fmt::Display for List<'_> {

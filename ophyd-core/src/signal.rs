@@ -76,6 +76,39 @@ pub trait Writable: Signal {
     }
 }
 
+impl Status {
+    /// A status that finishes when `signal`'s value satisfies `predicate`
+    /// (ophyd's `SubscriptionStatus`); at once if it already does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use ophyd_core::{SoftSignal, Status, Writable};
+    /// let position = SoftSignal::new("position", 0.0_f64);
+    /// let arrived = Status::when(&position, |p| *p >= 5.0);
+    /// assert!(!arrived.done());
+    /// position.set(5.0).await.unwrap();
+    /// assert!(arrived.success());
+    /// # }
+    /// ```
+    pub fn when<S: Signal>(signal: &S, predicate: impl Fn(&S::Value) -> bool + Send + Sync + 'static) -> Status {
+        let what = format!("wait for a condition on {}", signal.signal_meta().name());
+        let status = Status::new(what.clone());
+        let finisher = status.clone();
+        match signal.subscribe(move |value, _| {
+            if predicate(value) {
+                finisher.set_finished();
+            }
+        }) {
+            // The subscription lives until the status is done.
+            Ok(subscription) => status.add_callback(move |_| drop(subscription)),
+            Err(e) => {
+                status.set_exception(e);
+            }
+        }
+        status
+    }
+}
+
 /// A live subscription; dropping it unsubscribes.
 #[must_use = "dropping a Subscription ends it"]
 pub struct Subscription {
