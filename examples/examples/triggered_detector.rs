@@ -87,13 +87,22 @@ async fn run(options: Options) -> Result<(), String> {
     if json {
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
     } else {
-        println!("\nenabled: {} before staging -> {} staged -> {} after unstaging -> {} after unstaging again",
-            report.enabled_before_stage, report.enabled_after_stage,
-            report.enabled_after_unstage, report.enabled_after_second_unstage);
+        println!(
+            "\nenabled: {} before staging -> {} staged -> {} after unstaging -> {} after unstaging again",
+            report.enabled_before_stage,
+            report.enabled_after_stage,
+            report.enabled_after_unstage,
+            report.enabled_after_second_unstage
+        );
         println!("describe(): {}", serde_json::to_string(&report.describe).map_err(|e| e.to_string())?);
-        println!("read_configuration(): {}", serde_json::to_string(&report.read_configuration).map_err(|e| e.to_string())?);
-        println!("hints: {:?}; read_attrs: {:?}; configuration_attrs: {:?}",
-            report.hints.fields, report.read_attrs, report.configuration_attrs);
+        println!(
+            "read_configuration(): {}",
+            serde_json::to_string(&report.read_configuration).map_err(|e| e.to_string())?
+        );
+        println!(
+            "hints: {:?}; read_attrs: {:?}; configuration_attrs: {:?}",
+            report.hints.fields, report.read_attrs, report.configuration_attrs
+        );
     }
     Ok(())
 }

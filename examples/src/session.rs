@@ -100,7 +100,10 @@ where
     let start = Instant::now();
     let status = det.trigger();
     status.clone().await?;
-    step("status = triggered_detector.trigger(); await status", format!("done after {:.3} s", start.elapsed().as_secs_f64()));
+    step(
+        "status = triggered_detector.trigger(); await status",
+        format!("done after {:.3} s", start.elapsed().as_secs_f64()),
+    );
     let read = det.read().await?;
     step("triggered_detector.read()", show(&read));
 

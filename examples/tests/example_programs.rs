@@ -19,12 +19,18 @@ fn triggered_detector_json_has_the_reference_fields_and_enabled_0_1_0() {
     let out = example("triggered_detector").args(["--json", "--exposure-time", "0.01"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: Json = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
-    let reference: Json = serde_json::from_str(include_str!("../../tests/reference/ophyd-1.11-trigger_with_pc.json")).unwrap();
+    let reference: Json =
+        serde_json::from_str(include_str!("../../tests/reference/ophyd-1.11-trigger_with_pc.json")).unwrap();
     for field in reference.as_object().unwrap().keys() {
         assert!(json.get(field).is_some(), "missing field `{field}`");
     }
     assert_eq!(
-        [&json["enabled_before_stage"], &json["enabled_after_stage"], &json["enabled_after_unstage"], &json["enabled_after_second_unstage"]],
+        [
+            &json["enabled_before_stage"],
+            &json["enabled_after_stage"],
+            &json["enabled_after_unstage"],
+            &json["enabled_after_second_unstage"]
+        ],
         [0, 1, 0, 0]
     );
     assert_eq!(json["stage_twice"], "RedundantStaging");
@@ -35,7 +41,13 @@ fn triggered_detector_prose_shows_each_step() {
     let out = example("triggered_detector").args(["--exposure-time", "0.01"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    for step in ["enabled.put(0)", "triggered_detector.stage()", "while not status.done", "triggered_detector.read()", "RedundantStaging"] {
+    for step in [
+        "enabled.put(0)",
+        "triggered_detector.stage()",
+        "while not status.done",
+        "triggered_detector.read()",
+        "RedundantStaging",
+    ] {
         assert!(text.contains(step), "no `{step}` in:\n{text}");
     }
     assert!(text.contains("0 before staging -> 1 staged -> 0 after unstaging -> 0 after unstaging again"), "{text}");

@@ -33,16 +33,10 @@ pub trait Component: DynComponent + Sized {
 
     /// Append this component's readings (a signal: its own; a device: those
     /// of its children of kind normal).
-    fn read_into<'a>(
-        &'a self,
-        out: &'a mut DataMap<Reading>,
-    ) -> impl Future<Output = Result<()>> + Send + 'a;
+    fn read_into<'a>(&'a self, out: &'a mut DataMap<Reading>) -> impl Future<Output = Result<()>> + Send + 'a;
 
     /// Append the data keys matching [`Component::read_into`].
-    fn describe_into<'a>(
-        &'a self,
-        out: &'a mut DataMap<DataKey>,
-    ) -> impl Future<Output = Result<()>> + Send + 'a;
+    fn describe_into<'a>(&'a self, out: &'a mut DataMap<DataKey>) -> impl Future<Output = Result<()>> + Send + 'a;
 
     /// Append this component's configuration readings (a signal: its own; a
     /// device: those of its children of kind config).

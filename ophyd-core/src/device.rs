@@ -161,23 +161,21 @@ pub fn device_hints_into(device: &dyn DynDevice, out: &mut Vec<String>) {
 }
 
 pub(crate) fn lookup<'a>(device: &'a dyn DynDevice, path: &str) -> Result<&'a dyn DynComponent> {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let unknown = |device: &dyn DynDevice| Error::UnknownComponent {
-        device: device.name().to_owned(),
-        path: path.to_owned(),
-        known: device.components().iter().map(|(a, _)| a.to_string()).collect(),
-    };
-    let c = device.component(head).ok_or_else(|| unknown(device))?;
-    match rest {
-        None => Ok(c),
-        Some(rest) => match c.as_device() {
-            Some(sub) => lookup(sub, rest),
-            None => Err(unknown(device)),
-        },
+    let mut current = device;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let unknown = || Error::UnknownComponent {
+            device: current.name().to_owned(),
+            path: path.to_owned(),
+            known: current.components().iter().map(|(a, _)| a.to_string()).collect(),
+        };
+        let c = current.component(part).ok_or_else(unknown)?;
+        if parts.peek().is_none() {
+            return Ok(c);
+        }
+        current = c.as_device().ok_or_else(unknown)?;
     }
+    unreachable!("split always yields at least one part")
 }
 
 async fn connect_all(device: String, pending: Vec<PendingConnect<'_>>, timeout: Duration) -> Result<()> {
@@ -285,6 +283,6 @@ pub async fn stop_sub_devices(device: &dyn DynDevice, success: bool) -> Result<(
 /// Get the meta of the device that owns `first` (the derive's way for a
 /// device to reach its own meta, which its children share).
 #[doc(hidden)]
-pub fn meta_via<'a>(first: &'a dyn DynComponent) -> &'a Arc<DeviceMeta> {
+pub fn meta_via(first: &dyn DynComponent) -> &Arc<DeviceMeta> {
     first.parent().expect("components built by #[derive(Device)] always have a parent")
 }

@@ -63,8 +63,8 @@ pub use ophyd_derive::Device;
 /// What a device-writing module needs: `use ophyd_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        set_and_wait, staged, Device, DynComponent, DynDevice, Enum, Kind, Signal, SoftSignal, SoftSignalRO,
-        Stage, Status, Stop, Trigger, Writable,
+        set_and_wait, staged, Device, DynComponent, DynDevice, Enum, Kind, Signal, SoftSignal, SoftSignalRO, Stage,
+        Status, Stop, Trigger, Writable,
     };
 }
 

@@ -111,25 +111,29 @@ fn with_cleanup(error: Error, cleanup: Result<()>) -> Error {
 /// assert_eq!(det.enabled.get().await.unwrap(), 0);  // put back after
 /// # }
 /// ```
-pub async fn staged<'a, T, F, Fut>(devices: &[&'a dyn DynDevice], body: F) -> Result<T>
+pub fn staged<'a, T, F, Fut>(devices: &[&'a dyn DynDevice], body: F) -> impl Future<Output = Result<T>> + 'a
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<T>>,
+    F: FnOnce() -> Fut + 'a,
+    Fut: Future<Output = Result<T>> + 'a,
+    T: 'a,
 {
-    let guard = StageGuard::stage(devices).await?;
-    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(body)) {
-        Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
-        Err(panic) => Err(panic),
-    };
-    let cleanup = guard.unstage().await;
-    match outcome {
-        Ok(Ok(value)) => cleanup.map(|()| value),
-        Ok(Err(e)) => Err(with_cleanup(e, cleanup)),
-        Err(panic) => {
-            if let Err(e) = cleanup {
-                tracing::error!(error = %e, "unstaging after a panic failed");
+    let devices = devices.to_vec();
+    async move {
+        let guard = StageGuard::stage(&devices).await?;
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(body)) {
+            Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+            Err(panic) => Err(panic),
+        };
+        let cleanup = guard.unstage().await;
+        match outcome {
+            Ok(Ok(value)) => cleanup.map(|()| value),
+            Ok(Err(e)) => Err(with_cleanup(e, cleanup)),
+            Err(panic) => {
+                if let Err(e) = cleanup {
+                    tracing::error!(error = %e, "unstaging after a panic failed");
+                }
+                std::panic::resume_unwind(panic)
             }
-            std::panic::resume_unwind(panic)
         }
     }
 }

@@ -29,10 +29,7 @@ pub trait Signal: Component {
 
     /// Call `callback(value, timestamp)` on every change of value, starting
     /// with the current one. Dropping the [`Subscription`] ends it.
-    fn subscribe(
-        &self,
-        callback: impl Fn(&Self::Value, f64) + Send + Sync + 'static,
-    ) -> Result<Subscription>;
+    fn subscribe(&self, callback: impl Fn(&Self::Value, f64) + Send + Sync + 'static) -> Result<Subscription>;
 
     /// Bring a target value into the form the signal reads back (an enum
     /// label becomes its index), for comparisons.
@@ -62,11 +59,7 @@ pub trait Writable: Signal {
 
     /// Start writing `value` and call `callback` when done: ophyd's
     /// `put(value, callback=...)` (e.g. with [`Status::finisher`]).
-    fn put_with_callback(
-        &self,
-        value: impl Into<Self::Value>,
-        callback: impl FnOnce(Result<()>) + Send + 'static,
-    ) {
+    fn put_with_callback(&self, value: impl Into<Self::Value>, callback: impl FnOnce(Result<()>) + Send + 'static) {
         self.set(value).add_callback(move |outcome| callback(outcome.clone()));
     }
 

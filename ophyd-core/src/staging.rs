@@ -172,16 +172,20 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
     // Resolve and read everything before changing anything.
     let mut plan = Vec::with_capacity(sigs.len());
     for (path, value) in sigs {
-        let signal = writable_signal(device, &path, "staged")
-            .map_err(|e| Error::Stage { device: name(), cause: Box::new(e), restore_failures: vec![] })?;
+        let signal = writable_signal(device, &path, "staged").map_err(|e| Error::Stage {
+            device: name(),
+            cause: Box::new(e),
+            restore_failures: vec![],
+        })?;
         plan.push((path, signal, value));
     }
     let mut originals = Vec::with_capacity(plan.len());
     for (_, signal, _) in &plan {
-        let original = signal
-            .get_value()
-            .await
-            .map_err(|e| Error::Stage { device: name(), cause: Box::new(e), restore_failures: vec![] })?;
+        let original = signal.get_value().await.map_err(|e| Error::Stage {
+            device: name(),
+            cause: Box::new(e),
+            restore_failures: vec![],
+        })?;
         originals.push(original);
     }
 
@@ -190,10 +194,17 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
     state.staged = Staged::Partially;
     let mut failure = None;
     for ((path, signal, value), original) in plan.into_iter().zip(originals) {
-        // Recorded before the write: a write that fails half-way (put done,
-        // read-back timed out) is put back too.
-        state.originals.push((path, original));
-        if let Err(e) = signal.set_and_wait_value(value, STAGE_TIMEOUT).await {
+        let outcome = signal.set_and_wait_value(value, STAGE_TIMEOUT).await;
+        // A write that may have landed (done, or read back wrong or late) is
+        // put back on unstage; one that was refused or never sent is not.
+        let maybe_written = !matches!(
+            outcome,
+            Err(Error::Put { .. } | Error::NotConnected { .. } | Error::Disconnected { .. } | Error::ValueType { .. })
+        );
+        if maybe_written {
+            state.originals.push((path, original));
+        }
+        if let Err(e) = outcome {
             failure = Some(e);
             break;
         }

@@ -43,10 +43,7 @@ pub struct Status {
 
 impl std::fmt::Debug for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Status")
-            .field("what", &self.inner.what)
-            .field("result", &*self.inner.result.borrow())
-            .finish()
+        f.debug_struct("Status").field("what", &self.inner.what).field("result", &*self.inner.result.borrow()).finish()
     }
 }
 
@@ -188,10 +185,7 @@ impl Status {
             let status = self.clone();
             tokio::spawn(async move {
                 if tokio::time::timeout(timeout, status.wait_forever()).await.is_err() {
-                    status.set_exception(Error::Timeout {
-                        what: status.inner.what.clone(),
-                        after: timeout,
-                    });
+                    status.set_exception(Error::Timeout { what: status.inner.what.clone(), after: timeout });
                 }
             });
         }
@@ -332,9 +326,7 @@ mod tests {
 
     #[tokio::test]
     async fn from_future_reports_the_futures_error() {
-        let s = Status::from_future("op", async {
-            Err(Error::Failed { what: "op".into(), reason: "boom".into() })
-        });
+        let s = Status::from_future("op", async { Err(Error::Failed { what: "op".into(), reason: "boom".into() }) });
         assert!(s.clone().await.is_err());
         assert!(!s.success());
     }

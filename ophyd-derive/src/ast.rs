@@ -79,7 +79,12 @@ impl<'a> Device<'a> {
                 Field { ident: f.ident.as_ref().expect("named field"), ty: &f.ty, component }
             })
             .collect();
-        Some(Device { ident: &input.ident, generics: &input.generics, attr: attr::device_attr(cx, &input.attrs), fields })
+        Some(Device {
+            ident: &input.ident,
+            generics: &input.generics,
+            attr: attr::device_attr(cx, &input.attrs),
+            fields,
+        })
     }
 
     pub fn components(&self) -> impl Iterator<Item = (&Field<'a>, &ComponentAttr)> {

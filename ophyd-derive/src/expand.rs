@@ -61,10 +61,11 @@ fn expand(device: &Device<'_>) -> TokenStream {
             (::std::string::String::from(#name), ::ophyd_core::__private::declared::<#ty>(#expr))
         }
     });
-    let writable_checks = device.components().filter_map(|(f, c)| c.put_complete.map(|span| (f, span))).map(|(f, span)| {
-        let ty = f.ty;
-        quote_spanned!(span=> ::ophyd_core::__private::assert_writable::<#ty>();)
-    });
+    let writable_checks =
+        device.components().filter_map(|(f, c)| c.put_complete.map(|span| (f, span))).map(|(f, span)| {
+            let ty = f.ty;
+            quote_spanned!(span=> ::ophyd_core::__private::assert_writable::<#ty>();)
+        });
     let names: Vec<String> = device.components().map(|(f, _)| f.name()).collect();
     let idents: Vec<_> = device.components().map(|(f, _)| f.ident).collect();
     let first = idents[0];

@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 
 use ophyd_core::{
-    ComponentSpec, ConnectCtx, DataKey, DataMap, Dtype, Error, PendingConnect, Reading, Result, SignalMeta,
-    Status, Subscription, Tolerance,
+    ComponentSpec, ConnectCtx, DataKey, DataMap, Dtype, Error, PendingConnect, Reading, Result, SignalMeta, Status,
+    Subscription, Tolerance,
 };
 
 use crate::transport::{PvChannel, PvError, PvMetadata, PvReading, Transport};
@@ -100,7 +100,9 @@ impl<T: EpicsValue> PvCore<T> {
                 let transport = transport.ok_or_else(|| Error::Connect {
                     signal: self.name(),
                     pv: self.read_pv.clone(),
-                    reason: format!("EPICS signals connect through an `ophyd_epics::Transport`, but `{backend_type}` was given"),
+                    reason: format!(
+                        "EPICS signals connect through an `ophyd_epics::Transport`, but `{backend_type}` was given"
+                    ),
                 })?;
                 self.connect(&transport).await
             }),
@@ -108,7 +110,8 @@ impl<T: EpicsValue> PvCore<T> {
     }
 
     async fn connect(&self, transport: &Transport) -> Result<()> {
-        let read = transport.connect(&self.read_pv).await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Connect))?;
+        let read =
+            transport.connect(&self.read_pv).await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Connect))?;
         let write = if self.write_pv == self.read_pv {
             read.clone()
         } else {

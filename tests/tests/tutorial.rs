@@ -72,7 +72,12 @@ async fn hand_written_stage_variant_restores_enabled_and_refuses_a_second_stage(
     det.connect(&ioc.transport()).await.unwrap();
     let report = session::run(&det, &det.enabled, |_| {}).await.unwrap();
     assert_eq!(
-        (report.enabled_before_stage, report.enabled_after_stage, report.enabled_after_unstage, report.enabled_after_second_unstage),
+        (
+            report.enabled_before_stage,
+            report.enabled_after_stage,
+            report.enabled_after_unstage,
+            report.enabled_after_second_unstage
+        ),
         (0, 1, 0, 0)
     );
     assert_eq!(report.stage_twice, "RedundantStaging");

@@ -68,14 +68,7 @@ pub struct PvSpec {
 
 impl PvSpec {
     fn new(name: &str, native: NativeType, count: usize, value: Value, metadata: PvMetadata) -> PvSpec {
-        PvSpec {
-            name: name.to_owned(),
-            info: PvInfo { native, count },
-            value,
-            metadata,
-            writable: true,
-            on_put: None,
-        }
+        PvSpec { name: name.to_owned(), info: PvInfo { native, count }, value, metadata, writable: true, on_put: None }
     }
 
     /// A double PV (units `""`, precision 0, limits 0/0 until set, as a
@@ -105,10 +98,8 @@ impl PvSpec {
 
     /// An enum PV with `strings`, at index `index`.
     pub fn enumeration(name: &str, strings: &[&str], index: u16) -> PvSpec {
-        let metadata = PvMetadata {
-            enum_strs: Some(strings.iter().map(|s| s.to_string()).collect()),
-            ..PvMetadata::default()
-        };
+        let metadata =
+            PvMetadata { enum_strs: Some(strings.iter().map(|s| s.to_string()).collect()), ..PvMetadata::default() };
         PvSpec::new(name, NativeType::Enum, 1, Value::Int(index.into()), metadata)
     }
 
@@ -245,9 +236,9 @@ impl SimPv {
         }
         let converted = elements.iter().map(scalar).collect::<Result<Vec<_>, _>>()?;
         Ok(match native {
-            NativeType::String => {
-                Value::StringArray(converted.into_iter().map(|v| if let Value::String(s) = v { s } else { String::new() }).collect())
-            }
+            NativeType::String => Value::StringArray(
+                converted.into_iter().map(|v| if let Value::String(s) = v { s } else { String::new() }).collect(),
+            ),
             NativeType::Double | NativeType::Float => {
                 Value::FloatArray(converted.iter().filter_map(Value::as_f64).collect())
             }
@@ -384,7 +375,11 @@ impl SimIoc {
 
     /// A client write, as a CA put would arrive: access check, conversion,
     /// put handler, store. Returns the completion future.
-    fn client_put(&self, pv: &Arc<SimPv>, value: &Value) -> Result<Option<BoxFuture<'static, Result<(), String>>>, PvError> {
+    fn client_put(
+        &self,
+        pv: &Arc<SimPv>,
+        value: &Value,
+    ) -> Result<Option<BoxFuture<'static, Result<(), String>>>, PvError> {
         if !pv.connected.load(Ordering::SeqCst) {
             return Err(PvError::Disconnected);
         }
