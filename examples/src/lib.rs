@@ -20,3 +20,8 @@ pub const TUTORIAL_PREFIX: &str = "trigger_with_pc";
 
 /// The detector's name in the tutorial; data keys are `<name>_<field>`.
 pub const TUTORIAL_NAME: &str = "triggered_detector";
+
+/// The README's Rust code, compiled as a doctest so it stays true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -18,7 +18,7 @@ use syn::{parse_macro_input, DeriveInput};
 
 /// Derive an ophyd device from a struct of components.
 ///
-/// ```ignore
+/// ```text
 /// #[derive(Device)]
 /// #[device(custom(trigger))]           // trigger written by hand
 /// pub struct TriggeredDetector {
