@@ -55,6 +55,17 @@ pub trait Component: DynComponent + Sized {
     fn collect_connects<'a>(&'a self, ctx: &ConnectCtx<'a>, out: &mut Vec<PendingConnect<'a>>);
 }
 
+/// A component that may be declared without a `suffix`: soft signals and
+/// devices (a sub-device without a suffix shares its parent's prefix).
+/// Signals that read a PV do not implement it, so forgetting their suffix
+/// is a compile error.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` needs a `suffix`: it reads a PV named after it",
+    label = "this component has no `suffix`",
+    note = "add the PV suffix, e.g. `#[component(suffix = \":gain\")]`; its PV is the device's prefix followed by the suffix"
+)]
+pub trait SuffixOptional {}
+
 /// The object-safe part of every component.
 pub trait DynComponent: Send + Sync + 'static {
     /// The component's name (a signal's data key).

@@ -216,6 +216,12 @@ async fn connect_all(device: String, pending: Vec<PendingConnect<'_>>, timeout: 
 /// sub-devices. `#[derive(Device)]` implements this with the defaults unless
 /// the struct says `#[device(custom(stage))]`; a hand-written `stage` calls
 /// [`Device::stage_default`] where Python would call `super().stage()`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `impl Stage`",
+    label = "staging is declared custom here",
+    note = "`#[device(custom(stage))]` says you write `impl ophyd_core::Stage for {Self} {{ .. }}`; \
+            write it, or remove `stage` from `custom(..)` to get ophyd's default staging"
+)]
 pub trait Stage: Device {
     /// Prepare for a run: remember and apply `stage_sigs`, then stage
     /// sub-devices. Staging twice is [`Error::RedundantStaging`].
@@ -234,6 +240,12 @@ pub trait Stage: Device {
 ///
 /// The default is done at once (ophyd's default for devices with nothing to
 /// trigger). `#[device(custom(trigger))]` hands it to you.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `impl Trigger`",
+    label = "triggering is declared custom here",
+    note = "`#[device(custom(trigger))]` says you write `impl ophyd_core::Trigger for {Self} {{ .. }}`; \
+            write it, or remove `trigger` from `custom(..)` to get ophyd's default (done at once)"
+)]
 pub trait Trigger: Device {
     /// Start an acquisition; the [`Status`] finishes when it is done.
     fn trigger(&self) -> Status {
@@ -245,6 +257,12 @@ pub trait Trigger: Device {
 ///
 /// The default `stop` stops the sub-devices; `pause` and `resume` do
 /// nothing. `#[device(custom(stop))]` hands them to you.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `impl Stop`",
+    label = "stop/pause/resume are declared custom here",
+    note = "`#[device(custom(stop))]` says you write `impl ophyd_core::Stop for {Self} {{ .. }}`; \
+            write it, or remove `stop` from `custom(..)` to get ophyd's defaults"
+)]
 pub trait Stop: Device {
     /// Stop whatever the device is doing; `success` says whether the run
     /// ended well.

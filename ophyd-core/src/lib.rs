@@ -44,7 +44,7 @@ pub mod staging;
 mod status;
 mod value;
 
-pub use component::{Component, ConnectCtx, DynComponent, DynDevice, DynSignal, PendingConnect};
+pub use component::{Component, ConnectCtx, DynComponent, DynDevice, DynSignal, PendingConnect, SuffixOptional};
 pub use data::{now, DataKey, DataMap, Hints, Reading};
 pub use device::{stop_sub_devices, Device, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
 pub use error::{Error, Result};
@@ -53,7 +53,7 @@ pub use meta::{ComponentSpec, DeviceMeta, SignalMeta};
 pub use scope::{staged, StageGuard};
 pub use signal::{set_and_wait, set_and_wait_with, SetAndWait, Signal, Subscription, Writable};
 pub use soft::{SoftCell, SoftSignal, SoftSignalRO};
-pub use staging::StageSigs;
+pub use staging::{StageSigs, StageValue};
 pub use status::Status;
 pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
 
@@ -74,8 +74,26 @@ pub mod __private {
     pub use crate::device::{device_hints_into, meta_via};
     pub use crate::staging::declared;
 
-    /// Compile-time check that a `put_complete` component can be written.
+    /// Compile-time check that a `put_complete` or `stage` component can be written.
     pub fn assert_writable<S: crate::Writable>() {}
+
+    /// Compile-time check that a `#[component]` field is a component.
+    pub fn assert_component<C: crate::Component>() {}
+
+    /// A component as its object-safe view. Generated code reaches every
+    /// field through `Component`-bounded calls spanned at the field's type,
+    /// so a field that is not a component is reported once, there.
+    pub fn as_dyn<C: crate::Component>(component: &C) -> &dyn crate::DynComponent {
+        component
+    }
+
+    /// A component's kind (see [`as_dyn`]).
+    pub fn kind_of<C: crate::Component>(component: &C) -> crate::Kind {
+        component.kind()
+    }
+
+    /// Compile-time check that a component declared without `suffix` can do without.
+    pub fn assert_suffix_optional<C: crate::component::SuffixOptional>() {}
     pub use futures::future::BoxFuture;
     pub use futures::FutureExt;
     pub use std::boxed::Box;

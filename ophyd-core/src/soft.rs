@@ -151,6 +151,9 @@ macro_rules! soft_signal {
         }
 
         $crate::impl_signal_component!([T: SignalValue + Default] $name<T>, writable = $writable);
+
+        #[diagnostic::do_not_recommend]
+        impl<T> $crate::SuffixOptional for $name<T> {}
     };
 }
 

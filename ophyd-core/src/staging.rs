@@ -149,11 +149,32 @@ fn writable_signal<'d>(device: &'d dyn DynDevice, path: &str, action: &str) -> R
     Ok(signal)
 }
 
+/// A value that can be declared as `#[component(stage = value)]` on a
+/// signal of type `S`: anything that converts into the signal's value type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the `stage` value of a `{S}`",
+    label = "not convertible to the value type of `{S}`",
+    note = "a `stage` value must convert (`Into`) to the signal's value type: \
+            a number for `EpicsSignal<f64>`, an index or a label for `EpicsSignal<Enum>`, \
+            a string for `EpicsSignal<String>`"
+)]
+pub trait StageValue<S> {
+    /// The value, type-checked and made dynamic.
+    fn into_stage_value(self) -> Value;
+}
+
+#[diagnostic::do_not_recommend]
+impl<S: Writable, T: Into<S::Value>> StageValue<S> for T {
+    fn into_stage_value(self) -> Value {
+        self.into().to_value()
+    }
+}
+
 /// The value of a `#[component(stage = value)]` declaration, type-checked
 /// against the field's signal type.
 #[doc(hidden)]
-pub fn declared<S: Writable>(value: impl Into<S::Value>) -> Value {
-    value.into().to_value()
+pub fn declared<S>(value: impl StageValue<S>) -> Value {
+    value.into_stage_value()
 }
 
 /// The default `stage()`.

@@ -18,6 +18,9 @@ pub struct ComponentAttr {
     pub kind: Option<(String, LitStr)>,
     pub put_complete: Option<Span>,
     pub stage: Option<Expr>,
+    /// Whether parsing it found a mistake: its checks are skipped, so the
+    /// mistake is the only error (no "missing suffix" after a misspelt one).
+    pub broken: bool,
 }
 
 /// The parsed `#[device(...)]` of the struct.
@@ -66,6 +69,13 @@ fn string_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str, example: &str)
 }
 
 pub fn component_attr(cx: &Ctxt, attr: &Attribute) -> ComponentAttr {
+    let errors_before = cx.error_count();
+    let mut out = component_attr_inner(cx, attr);
+    out.broken = cx.error_count() > errors_before;
+    out
+}
+
+fn component_attr_inner(cx: &Ctxt, attr: &Attribute) -> ComponentAttr {
     let mut out = ComponentAttr::default();
     let mut seen: Vec<String> = Vec::new();
     if let syn::Meta::Path(_) = attr.meta {

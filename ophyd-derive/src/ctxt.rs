@@ -16,6 +16,10 @@ impl Ctxt {
         self.errors.borrow_mut().push(syn::Error::new_spanned(tokens.into_token_stream(), message));
     }
 
+    pub fn error_count(&self) -> usize {
+        self.errors.borrow().len()
+    }
+
     pub fn syn_error(&self, error: syn::Error) {
         self.errors.borrow_mut().push(error);
     }

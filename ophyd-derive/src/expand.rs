@@ -14,14 +14,23 @@ use crate::{fallback, valid};
 
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::default();
-    let model = Device::from_input(&cx, input);
-    if let Some(model) = &model {
-        valid::check(&cx, model);
+    let mut model = Device::from_input(&cx, input);
+    if let Some(m) = &model {
+        if let valid::Verdict::Fallback = valid::check(&cx, m) {
+            model = None;
+        }
     }
     match (model, cx.into_error()) {
         (Some(model), None) => expand(&model),
-        (_, Some(errors)) => fallback::expand(input, errors),
-        (None, None) => unreachable!("no model without an error"),
+        // Mistakes in attributes: the impls are still written (with the
+        // broken settings left at their defaults), so the user's own code
+        // around the device compiles and the only errors are the mistakes.
+        (Some(model), Some(errors)) => {
+            let mut tokens = errors.into_compile_error();
+            tokens.extend(expand(&model));
+            tokens
+        }
+        (None, errors) => fallback::expand(input, errors.expect("no model without an error")),
     }
 }
 
@@ -58,23 +67,34 @@ fn expand(device: &Device<'_>) -> TokenStream {
     let stage_sigs = device.components().filter_map(|(f, c)| c.stage.as_ref().map(|e| (f, e))).map(|(f, expr)| {
         let (name, ty) = (f.name(), f.ty);
         quote_spanned! {expr.span()=>
-            (::std::string::String::from(#name), ::ophyd_core::__private::declared::<#ty>(#expr))
+            (<::std::string::String as ::core::convert::From<&str>>::from(#name), ::ophyd_core::__private::declared::<#ty>(#expr))
         }
     });
-    let writable_checks =
-        device.components().filter_map(|(f, c)| c.put_complete.map(|span| (f, span))).map(|(f, span)| {
-            let ty = f.ty;
-            quote_spanned!(span=> ::ophyd_core::__private::assert_writable::<#ty>();)
-        });
+    let checks = device.components().map(|(f, c)| component_checks(f, c));
     let names: Vec<String> = device.components().map(|(f, _)| f.name()).collect();
-    let idents: Vec<_> = device.components().map(|(f, _)| f.ident).collect();
-    let first = idents[0];
+    // A device reaches its own meta through its first component (which
+    // shares it as parent); `valid` has reported a device without any.
+    let as_dyn: Vec<TokenStream> = device
+        .components()
+        .map(|(f, _)| {
+            let (ident, ty) = (f.ident, f.ty);
+            quote_spanned!(ty.span()=> ::ophyd_core::__private::as_dyn::<#ty>(&self.#ident))
+        })
+        .collect();
+    let connects = device.components().map(|(f, _)| {
+        let (ident, ty) = (f.ident, f.ty);
+        quote_spanned!(ty.span()=> <#ty as ::ophyd_core::Component>::collect_connects(&self.#ident, ctx, out);)
+    });
+    let meta = match as_dyn.first() {
+        Some(first) => quote!(::ophyd_core::__private::meta_via(#first)),
+        None => quote!(::core::unreachable!("a device needs at least one component")),
+    };
     let read = gather(device, quote!(Normal), quote!(read_into));
     let describe = gather(device, quote!(Normal), quote!(describe_into));
     let read_cfg = gather(device, quote!(Config), quote!(read_configuration_into));
     let describe_cfg = gather(device, quote!(Config), quote!(describe_configuration_into));
     let defaults = default_behaviours(device, &impl_generics, &ty_generics, where_clause);
-    let doc = format!("Build a `{ident}` whose components' PVs are `prefix` + suffix, named `name`.");
+    let doc = format!(" Build a `{ident}` whose components' PVs are `prefix` + suffix, named `name`.");
 
     quote! {
         impl #impl_generics #ident #ty_generics #where_clause {
@@ -84,7 +104,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
             }
 
             fn __ophyd_build(meta: ::std::sync::Arc<::ophyd_core::DeviceMeta>) -> Self {
-                #(#writable_checks)*
+                #(#checks)*
                 let device = Self { #(#build_fields,)* };
                 meta.init_stage_sigs(::std::vec![#(#stage_sigs),*]);
                 device
@@ -129,7 +149,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
                 ctx: &::ophyd_core::ConnectCtx<'a>,
                 out: &mut ::std::vec::Vec<::ophyd_core::PendingConnect<'a>>,
             ) {
-                #(::ophyd_core::Component::collect_connects(&self.#idents, ctx, out);)*
+                #(#connects)*
             }
         }
 
@@ -159,14 +179,14 @@ fn expand(device: &Device<'_>) -> TokenStream {
 
         impl #impl_generics ::ophyd_core::DynDevice for #ident #ty_generics #where_clause {
             fn meta(&self) -> &::std::sync::Arc<::ophyd_core::DeviceMeta> {
-                ::ophyd_core::__private::meta_via(&self.#first)
+                #meta
             }
             fn components(&self) -> ::std::vec::Vec<(&'static str, &dyn ::ophyd_core::DynComponent)> {
-                ::std::vec![#((#names, &self.#idents as &dyn ::ophyd_core::DynComponent)),*]
+                ::std::vec![#((#names, #as_dyn)),*]
             }
             fn component(&self, attr: &str) -> ::core::option::Option<&dyn ::ophyd_core::DynComponent> {
                 match attr {
-                    #(#names => ::core::option::Option::Some(&self.#idents),)*
+                    #(#names => ::core::option::Option::Some(#as_dyn),)*
                     _ => ::core::option::Option::None,
                 }
             }
@@ -190,6 +210,8 @@ fn expand(device: &Device<'_>) -> TokenStream {
             }
         }
 
+        impl #impl_generics ::ophyd_core::SuffixOptional for #ident #ty_generics #where_clause {}
+
         impl #impl_generics ::ophyd_core::Device for #ident #ty_generics #where_clause {
             fn component_names(&self) -> &'static [&'static str] {
                 &[#(#names),*]
@@ -198,6 +220,23 @@ fn expand(device: &Device<'_>) -> TokenStream {
 
         #defaults
     }
+}
+
+/// Compile-time checks of one component, each spanned at the token it is
+/// about, so a mistake is reported once, where the user wrote it.
+fn component_checks(field: &Field<'_>, attr: &ComponentAttr) -> TokenStream {
+    let ty = field.ty;
+    let mut checks = quote_spanned!(ty.span()=> ::ophyd_core::__private::assert_component::<#ty>(););
+    if attr.broken {
+        return checks;
+    }
+    if attr.suffix.is_none() {
+        checks.extend(quote_spanned!(ty.span()=> ::ophyd_core::__private::assert_suffix_optional::<#ty>();));
+    }
+    if let Some(span) = attr.put_complete {
+        checks.extend(quote_spanned!(span=> ::ophyd_core::__private::assert_writable::<#ty>();));
+    }
+    checks
 }
 
 fn build_field(field: &Field<'_>) -> TokenStream {
@@ -226,10 +265,10 @@ fn build_field(field: &Field<'_>) -> TokenStream {
 /// component, in order.
 fn gather(device: &Device<'_>, kind: TokenStream, method: TokenStream) -> TokenStream {
     let steps = device.components().map(|(f, _)| {
-        let ident = f.ident;
-        quote! {
-            if ::ophyd_core::DynComponent::kind(&self.#ident).intersects(::ophyd_core::Kind::#kind) {
-                ::ophyd_core::Component::#method(&self.#ident, out).await?;
+        let (ident, ty) = (f.ident, f.ty);
+        quote_spanned! {ty.span()=>
+            if ::ophyd_core::__private::kind_of::<#ty>(&self.#ident).intersects(::ophyd_core::Kind::#kind) {
+                <#ty as ::ophyd_core::Component>::#method(&self.#ident, out).await?;
             }
         }
     });

@@ -11,6 +11,8 @@ mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+#[cfg(test)]
+mod snapshot_tests;
 mod valid;
 
 use proc_macro::TokenStream;

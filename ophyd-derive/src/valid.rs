@@ -3,7 +3,15 @@
 use crate::ast::Device;
 use crate::ctxt::Ctxt;
 
-pub fn check(cx: &Ctxt, device: &Device<'_>) {
+/// Whether the struct can still be expanded (its mistakes are all in
+/// attributes) or must fall back to a minimal impl.
+pub enum Verdict {
+    Expand,
+    Fallback,
+}
+
+pub fn check(cx: &Ctxt, device: &Device<'_>) -> Verdict {
+    let mut verdict = Verdict::Expand;
     if device.components().next().is_none() {
         cx.error_spanned_by(
             device.ident,
@@ -17,5 +25,7 @@ pub fn check(cx: &Ctxt, device: &Device<'_>) {
             "a device cannot borrow: its components are shared with background tasks, so it \
              must own its data; remove the lifetime parameter",
         );
+        verdict = Verdict::Fallback;
     }
+    verdict
 }

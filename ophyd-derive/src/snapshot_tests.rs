@@ -1,0 +1,117 @@
+//! Expansion snapshots: what the derive writes for representative devices,
+//! formatted, checked in under `src/snapshots/` and reviewed as code.
+//! After an intended change: `cargo insta review` (or `INSTA_UPDATE=always`).
+
+fn expand(source: &str) -> String {
+    let input: syn::DeriveInput = syn::parse_str(source).expect("test input parses");
+    let tokens = crate::expand::derive(&input);
+    let file: syn::File = syn::parse2(tokens).expect("the expansion is valid Rust");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn flat_device() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct Motor {
+            #[component(suffix = ".VAL", kind = "normal")]
+            setpoint: EpicsSignal<f64>,
+            #[component(suffix = ".RBV", kind = "hinted")]
+            readback: EpicsSignalRO<f64>,
+            #[component(suffix = ".VELO", kind = "config")]
+            velocity: EpicsSignal<f64>,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn nested_device() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct Detector {
+            #[component(suffix = ":cam1")]
+            cam: Cam,
+            #[component(suffix = ":stats", kind = "hinted")]
+            stats: Stats,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn stage_values_and_put_complete() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct Cam {
+            #[component(suffix = ":AcquireTime", kind = "config", stage = 0.5)]
+            acquire_time: EpicsSignal<f64>,
+            #[component(suffix = ":ImageMode", kind = "config", stage = "Multiple")]
+            image_mode: EpicsSignal<Enum>,
+            #[component(suffix = ":Acquire", kind = "omitted", put_complete)]
+            acquire: EpicsSignal<Enum>,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn state_fields_and_custom_behaviour() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[device(custom(stage, trigger, stop))]
+        struct Counter {
+            #[component(kind = "hinted")]
+            count: SoftSignal<u32>,
+            started: std::sync::Mutex<Option<f64>>,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn tutorial_detector() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[device(custom(trigger))]
+        pub struct TriggeredDetector {
+            #[component(suffix = ":gain", kind = "config")]
+            pub gain: EpicsSignal<f64>,
+            #[component(suffix = ":exposure_time", kind = "config")]
+            pub exposure_time: EpicsSignal<f64>,
+            #[component(suffix = ":reading", kind = "hinted")]
+            pub reading: EpicsSignalRO<f64>,
+            #[component(suffix = ":acquire", kind = "omitted", put_complete)]
+            pub acquire: EpicsSignal<Enum>,
+            #[component(suffix = ":enabled", kind = "omitted", stage = 1)]
+            pub enabled: EpicsSignal<Enum>,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn generic_device() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct Axis<P: Send> {
+            #[component(suffix = ":pos", kind = "hinted")]
+            position: P,
+            #[component(suffix = ":moving", kind = "omitted")]
+            moving: EpicsSignalRO<i32>,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn attribute_mistakes_still_expand_with_defaults_after_the_errors() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct Broken {
+            #[component(suffix = ":x", kind = "hint")]
+            x: EpicsSignal<f64>,
+        }
+        "#
+    ));
+}

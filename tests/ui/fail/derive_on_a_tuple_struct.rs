@@ -1,0 +1,7 @@
+use ophyd_core::Device;
+use ophyd_epics::EpicsSignal;
+
+#[derive(Device)]
+struct Detector(EpicsSignal<f64>);
+
+fn main() {}

@@ -1,0 +1,6 @@
+use ophyd_core::Device;
+
+#[derive(Device)]
+struct Detector;
+
+fn main() {}

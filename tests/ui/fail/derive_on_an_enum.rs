@@ -1,0 +1,9 @@
+use ophyd_core::Device;
+
+#[derive(Device)]
+enum Detector {
+    Idle,
+    Acquiring,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use ophyd_core::Device;
+
+#[derive(Device)]
+struct Detector {
+    count: u32,
+}
+
+fn main() {}
