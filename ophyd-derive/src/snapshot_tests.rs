@@ -115,3 +115,35 @@ fn attribute_mistakes_still_expand_with_defaults_after_the_errors() {
         "#
     ));
 }
+
+/// The device the compile-cost benchmark (`scripts/compile-cost.py`)
+/// repeats 200 times; its expansion is the "hand-written" equivalent.
+#[test]
+fn ten_components() {
+    insta::assert_snapshot!(expand(
+        r#"
+        pub struct Device0 {
+            #[component(suffix = ":s0", kind = "hinted")]
+            pub s0: EpicsSignalRO<f64>,
+            #[component(suffix = ":s1")]
+            pub s1: EpicsSignalRO<f64>,
+            #[component(suffix = ":s2")]
+            pub s2: EpicsSignal<f64>,
+            #[component(suffix = ":s3", kind = "config")]
+            pub s3: EpicsSignal<f64>,
+            #[component(suffix = ":s4", kind = "config")]
+            pub s4: EpicsSignal<i32>,
+            #[component(suffix = ":s5", kind = "config", stage = 1)]
+            pub s5: EpicsSignal<Enum>,
+            #[component(suffix = ":s6", kind = "omitted", put_complete)]
+            pub s6: EpicsSignal<Enum>,
+            #[component(suffix = ":s7", kind = "omitted")]
+            pub s7: EpicsSignal<String>,
+            #[component(suffix = ":s8")]
+            pub s8: EpicsSignalRO<Vec<f64>>,
+            #[component(kind = "config")]
+            pub s9: SoftSignal<f64>,
+        }
+        "#
+    ));
+}
