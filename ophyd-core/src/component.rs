@@ -132,6 +132,18 @@ pub trait DynDevice: DynComponent {
     /// The component with field name `attr`.
     fn component(&self, attr: &str) -> Option<&dyn DynComponent>;
 
+    /// [`Device::read`](crate::Device::read), boxed.
+    fn read_dyn(&self) -> BoxFuture<'_, Result<DataMap<Reading>>>;
+
+    /// [`Device::describe`](crate::Device::describe), boxed.
+    fn describe_dyn(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>>;
+
+    /// [`Device::read_configuration`](crate::Device::read_configuration), boxed.
+    fn read_configuration_dyn(&self) -> BoxFuture<'_, Result<DataMap<Reading>>>;
+
+    /// [`Device::describe_configuration`](crate::Device::describe_configuration), boxed.
+    fn describe_configuration_dyn(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>>;
+
     /// [`Stage::stage`](crate::Stage::stage), boxed.
     fn stage_dyn(&self) -> BoxFuture<'_, Result<()>>;
 

@@ -281,6 +281,13 @@ pub trait Stop: Device {
     }
 }
 
+/// A device that can be moved to a position: a motor, a temperature
+/// controller, any positioner a scan steps through (ophyd's `set` protocol).
+pub trait Movable: DynDevice {
+    /// Start moving to `target`; the [`Status`] finishes on arrival.
+    fn move_to(&self, target: f64) -> Status;
+}
+
 /// Stop every sub-device, attempting all and reporting every failure.
 pub async fn stop_sub_devices(device: &dyn DynDevice, success: bool) -> Result<()> {
     let mut errors = Vec::new();

@@ -46,7 +46,7 @@ mod value;
 
 pub use component::{Component, ConnectCtx, DynComponent, DynDevice, DynSignal, PendingConnect, SuffixOptional};
 pub use data::{now, DataKey, DataMap, Hints, Reading};
-pub use device::{stop_sub_devices, Device, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
+pub use device::{stop_sub_devices, Device, Movable, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
 pub use error::{Error, Result};
 pub use kind::{AtomicKind, Kind, UnknownKind};
 pub use meta::{ComponentSpec, DeviceMeta, SignalMeta};
@@ -63,8 +63,8 @@ pub use ophyd_derive::Device;
 /// What a device-writing module needs: `use ophyd_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        set_and_wait, staged, Device, DynComponent, DynDevice, Enum, Kind, Signal, SoftSignal, SoftSignalRO, Stage,
-        Status, Stop, Trigger, Writable,
+        set_and_wait, staged, Device, DynComponent, DynDevice, Enum, Kind, Movable, Signal, SoftSignal, SoftSignalRO,
+        Stage, Status, Stop, Trigger, Writable,
     };
 }
 

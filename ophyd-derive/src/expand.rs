@@ -190,6 +190,18 @@ fn expand(device: &Device<'_>) -> TokenStream {
                     _ => ::core::option::Option::None,
                 }
             }
+            fn read_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<::ophyd_core::DataMap<::ophyd_core::Reading>>> {
+                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Device>::read(self))
+            }
+            fn describe_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<::ophyd_core::DataMap<::ophyd_core::DataKey>>> {
+                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Device>::describe(self))
+            }
+            fn read_configuration_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<::ophyd_core::DataMap<::ophyd_core::Reading>>> {
+                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Device>::read_configuration(self))
+            }
+            fn describe_configuration_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<::ophyd_core::DataMap<::ophyd_core::DataKey>>> {
+                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Device>::describe_configuration(self))
+            }
             fn stage_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<()>> {
                 ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Stage>::stage(self))
             }

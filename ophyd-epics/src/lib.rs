@@ -27,11 +27,13 @@
 
 #[cfg(feature = "ca")]
 pub mod ca;
+mod motor;
 mod signal;
 pub mod sim;
 mod transport;
 mod value;
 
+pub use motor::EpicsMotor;
 pub use ophyd_core::Enum;
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv};
 pub use transport::{

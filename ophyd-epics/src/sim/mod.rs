@@ -4,6 +4,7 @@
 //! handlers and monitors. It is the embedded default transport: examples and
 //! most tests run on it with nothing installed.
 
+mod motor;
 mod tutorial;
 
 use std::collections::HashMap;
