@@ -9,6 +9,7 @@
 //! | `stop`, `pause`, `resume` overridden | [`stoppable`] |
 
 pub mod hand_staged;
+pub mod runs;
 pub mod session;
 pub mod stage_sigs;
 pub mod stoppable;

@@ -112,12 +112,7 @@ impl LiveTable {
 
     fn on_event(&mut self, e: &crate::documents::Event) -> io::Result<()> {
         let secs = e.time.rem_euclid(86_400.0);
-        let time = format!(
-            "{:02}:{:02}:{:04.1}",
-            (secs / 3600.0) as u32,
-            ((secs % 3600.0) / 60.0) as u32,
-            secs % 60.0
-        );
+        let time = format!("{:02}:{:02}:{:04.1}", (secs / 3600.0) as u32, ((secs % 3600.0) / 60.0) as u32, secs % 60.0);
         let mut cells = vec![e.seq_num.to_string(), time];
         cells.extend(self.columns.iter().map(|(field, precision)| Self::cell(e.data.get(field), *precision)));
         writeln!(self.out, "{}", self.row(&cells))?;

@@ -372,7 +372,8 @@ impl<'r, 'a> Run<'r, 'a> {
                 timestamps.insert(key.to_string(), json!(reading.timestamp));
             }
             let config_keys = serde_json::to_value(d.describe_configuration_dyn().await?).expect("data keys serialize");
-            configuration.insert(name.clone(), json!({"data": data, "timestamps": timestamps, "data_keys": config_keys}));
+            configuration
+                .insert(name.clone(), json!({"data": data, "timestamps": timestamps, "data_keys": config_keys}));
             let mut fields = Vec::new();
             d.hints_into(&mut fields);
             hints.insert(name, json!({ "fields": fields }));
@@ -443,7 +444,8 @@ impl<'r, 'a> Run<'r, 'a> {
         let Some(start) = self.start.clone() else { return };
         let mut num_events = Map::new();
         num_events.insert("primary".into(), json!(self.num_events));
-        let stop = RunStop { uid: new_uid(), time: ophyd_core::now(), run_start: start, exit_status, reason, num_events };
+        let stop =
+            RunStop { uid: new_uid(), time: ophyd_core::now(), run_start: start, exit_status, reason, num_events };
         self.emit(Document::Stop(stop));
     }
 }
@@ -472,7 +474,9 @@ impl Drop for Run<'_, '_> {
                 Err(e) => vec![Error::Failed { what: "cleanup of a dropped run".into(), reason: e.to_string() }],
             })
             .join()
-            .unwrap_or_else(|_| vec![Error::Failed { what: "cleanup of a dropped run".into(), reason: "panicked".into() }])
+            .unwrap_or_else(|_| {
+                vec![Error::Failed { what: "cleanup of a dropped run".into(), reason: "panicked".into() }]
+            })
         });
         let (status, mut reason) = if panicking {
             (ExitStatus::Fail, "a panic ended the run".to_owned())

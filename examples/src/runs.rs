@@ -1,0 +1,112 @@
+//! What the `count` and `scan` example programs share: options, the
+//! transport, the document subscribers, and answering a Ctrl-C pause.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ophyd_epics::sim::SimIoc;
+use ophyd_epics::Transport;
+use ophyd_run::{JsonLines, LiveTable, ProgressBar, Request, RunControl, RunEngine};
+use tokio::io::AsyncBufReadExt;
+
+/// Options of the run examples.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    /// Write every document to this file, one JSON line `[name, doc]` each.
+    pub jsonl: Option<PathBuf>,
+    /// Talk Channel Access to the IOC with this prefix.
+    pub ca: Option<String>,
+    /// Points.
+    pub num: usize,
+    /// Set the detector's exposure time first.
+    pub exposure_time: Option<f64>,
+    /// Seconds between points (count).
+    pub delay: f64,
+    /// The motor's PV name (scan).
+    pub motor: Option<String>,
+    /// Do not draw the progress bar.
+    pub quiet: bool,
+}
+
+/// Parse `args` (without the program name) per `usage`.
+pub fn parse(args: impl IntoIterator<Item = String>, usage: &str, num: usize) -> Result<RunOptions, String> {
+    let mut o = RunOptions { num, ..RunOptions::default() };
+    let mut args = args.into_iter();
+    let number = |flag: &str, v: Option<String>| -> Result<f64, String> {
+        let v = v.ok_or(format!("{flag} needs a number"))?;
+        v.parse().map_err(|_| format!("{flag}: `{v}` is not a number"))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--jsonl" => o.jsonl = Some(args.next().ok_or("--jsonl needs a file path")?.into()),
+            "--ca" => o.ca = Some(args.next().ok_or("--ca needs a PV prefix")?),
+            "--motor" => o.motor = Some(args.next().ok_or("--motor needs a PV name")?),
+            "--num" => o.num = number("--num", args.next())? as usize,
+            "--exposure-time" => o.exposure_time = Some(number("--exposure-time", args.next())?),
+            "--delay" => o.delay = number("--delay", args.next())?,
+            "--quiet" => o.quiet = true,
+            "-h" | "--help" => return Err(usage.to_owned()),
+            other => return Err(format!("unknown argument `{other}`\n\n{usage}")),
+        }
+    }
+    Ok(o)
+}
+
+/// The transport: the simulated IOC (with the tutorial's detector at
+/// `trigger_with_pc:` and a motor `sim:m1`), or Channel Access.
+pub fn transport(options: &RunOptions) -> Result<Transport, String> {
+    match &options.ca {
+        None => {
+            let ioc = SimIoc::trigger_with_pc("trigger_with_pc:");
+            ioc.add_motor("sim:m1", 0.0);
+            Ok(ioc.transport())
+        }
+        Some(_) => ca_transport(),
+    }
+}
+
+#[cfg(feature = "ca")]
+fn ca_transport() -> Result<Transport, String> {
+    ophyd_epics::ca::CaTransport::new().map(Transport::new).map_err(|e| format!("cannot start Channel Access: {e}"))
+}
+
+#[cfg(not(feature = "ca"))]
+fn ca_transport() -> Result<Transport, String> {
+    Err("this build has no Channel Access: build with `--features ca` (see the README)".into())
+}
+
+/// A run engine printing a live table (and a progress bar), writing JSON
+/// lines if asked, with Ctrl-C wired to pause then abort.
+pub fn engine(options: &RunOptions) -> Result<RunEngine, String> {
+    let mut re = RunEngine::new();
+    re.subscribe_callback(LiveTable::stdout());
+    if !options.quiet {
+        re.subscribe_callback(ProgressBar::new());
+    }
+    if let Some(path) = &options.jsonl {
+        let writer = JsonLines::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        re.subscribe_callback(writer);
+    }
+    let control = re.control();
+    control.abort_on_ctrl_c();
+    tokio::spawn(answer_pauses(control));
+    Ok(re)
+}
+
+/// When the run pauses, ask on standard input whether to resume or abort.
+async fn answer_pauses(control: RunControl) {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        while control.request() != Request::Pause {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        eprintln!("Paused. Type `r` + Enter to resume, `a` + Enter to abort (or Ctrl-C again to abort).");
+        match lines.next_line().await {
+            Ok(Some(line)) if line.trim().starts_with('r') => control.resume(),
+            Ok(Some(line)) if line.trim().starts_with('a') => control.abort("aborted by the user"),
+            Ok(Some(_)) => continue,
+            // No terminal to ask: wait for Ctrl-C or another control.
+            _ => std::future::pending::<()>().await,
+        }
+    }
+}
