@@ -82,6 +82,7 @@ pub fn engine(options: &RunOptions) -> Result<RunEngine, String> {
     re.subscribe_callback(LiveTable::stdout());
     if !options.quiet {
         re.subscribe_callback(ProgressBar::new());
+        re.watch_statuses(ProgressBar::watch);
     }
     if let Some(path) = &options.jsonl {
         let writer = JsonLines::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -16,11 +16,13 @@ use tokio::sync::watch;
 use crate::error::{Error, Result};
 
 type Callback = Box<dyn FnOnce(&Result<()>) + Send>;
+type ProgressWatcher = Box<dyn Fn(f64, f64) + Send>;
 
 struct Inner {
     what: String,
     result: watch::Sender<Option<Result<()>>>,
     callbacks: Mutex<Vec<Callback>>,
+    progress: Mutex<(Option<(f64, f64)>, Vec<ProgressWatcher>)>,
 }
 
 /// An operation in flight: done or not, and once done, success or an error.
@@ -56,6 +58,7 @@ impl Status {
                 what: what.into(),
                 result: watch::Sender::new(None),
                 callbacks: Mutex::new(Vec::new()),
+                progress: Mutex::new((None, Vec::new())),
             }),
         }
     }
@@ -161,6 +164,31 @@ impl Status {
             }
             None => callbacks.push(Box::new(callback)),
         }
+    }
+
+    /// Report how far the operation has come: `done` out of `total` (a
+    /// distance moved out of the distance to move, frames out of frames).
+    pub fn report_progress(&self, done: f64, total: f64) {
+        let mut progress = lock(&self.inner.progress);
+        progress.0 = Some((done, total));
+        for watcher in &progress.1 {
+            watcher(done, total);
+        }
+    }
+
+    /// The latest progress reported, as `(done, total)`.
+    pub fn progress(&self) -> Option<(f64, f64)> {
+        lock(&self.inner.progress).0
+    }
+
+    /// Call `watcher(done, total)` on every progress report (at once with
+    /// the latest, if any). A progress bar hangs off this.
+    pub fn on_progress(&self, watcher: impl Fn(f64, f64) + Send + 'static) {
+        let mut progress = lock(&self.inner.progress);
+        if let Some((done, total)) = progress.0 {
+            watcher(done, total);
+        }
+        progress.1.push(Box::new(watcher));
     }
 
     /// Wait until done, at most `timeout`. A timeout is an error naming this
@@ -339,6 +367,20 @@ mod tests {
         assert!(both.done() && !both.success());
         a.set_finished();
         assert!(!both.success());
+    }
+
+    #[tokio::test]
+    async fn progress_reaches_watchers_added_before_and_after() {
+        let s = Status::new("move");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let w = seen.clone();
+        s.on_progress(move |done, total| w.lock().unwrap().push((done, total)));
+        s.report_progress(1.0, 4.0);
+        let w = seen.clone();
+        s.on_progress(move |done, total| w.lock().unwrap().push((done, total)));
+        s.report_progress(4.0, 4.0);
+        assert_eq!(*seen.lock().unwrap(), [(1.0, 4.0), (1.0, 4.0), (4.0, 4.0), (4.0, 4.0)]);
+        assert_eq!(s.progress(), Some((4.0, 4.0)));
     }
 
     #[tokio::test(start_paused = true)]

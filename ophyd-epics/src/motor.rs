@@ -42,8 +42,22 @@ pub struct EpicsMotor {
 }
 
 impl Movable for EpicsMotor {
+    /// Move to `target`; the Status reports progress (distance covered out
+    /// of distance to cover) as the read-back changes.
     fn move_to(&self, target: f64) -> Status {
-        self.user_setpoint.set(target)
+        let status = self.user_setpoint.set(target);
+        let reporter = status.clone();
+        let start = std::sync::Mutex::new(None::<f64>);
+        let watching = self.user_readback.subscribe(move |position, _| {
+            let mut start = start.lock().unwrap_or_else(|p| p.into_inner());
+            let from = *start.get_or_insert(*position);
+            let total = (target - from).abs();
+            reporter.report_progress((position - from).abs().min(total), total);
+        });
+        if let Ok(subscription) = watching {
+            status.add_callback(move |_| drop(subscription));
+        }
+        status
     }
 }
 

@@ -168,6 +168,27 @@ impl ProgressBar {
     }
 }
 
+impl ProgressBar {
+    /// Draw a bar for `status` (a move, an acquisition) while it reports
+    /// progress; it finishes with the status.
+    pub fn watch(status: &ophyd_core::Status) {
+        const STEPS: u64 = 1000;
+        let bar = indicatif::ProgressBar::new(STEPS);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("  {msg} [{bar:30}] {percent}%")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(status.what().to_owned());
+        let b = bar.clone();
+        status.on_progress(move |done, total| {
+            let fraction = if total > 0.0 { (done / total).clamp(0.0, 1.0) } else { 1.0 };
+            b.set_position((fraction * STEPS as f64) as u64);
+        });
+        status.add_callback(move |_| bar.finish_and_clear());
+    }
+}
+
 impl Callback for ProgressBar {
     fn call(&mut self, _name: &str, doc: &Document) {
         match doc {

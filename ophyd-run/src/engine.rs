@@ -12,6 +12,7 @@ use crate::control::{Request, RunControl};
 use crate::documents::{new_uid, Document, Event, EventDescriptor, ExitStatus, RunStart, RunStop};
 
 type Subscriber = Box<dyn Callback>;
+type StatusWatcher = Box<dyn Fn(&Status) + Send + Sync>;
 
 /// What to do: which devices, how many points, where the motor goes.
 pub struct Plan<'a> {
@@ -112,6 +113,7 @@ pub struct RunSummary {
 /// ```
 pub struct RunEngine {
     subscribers: Vec<Subscriber>,
+    watchers: Vec<StatusWatcher>,
     control: RunControl,
     scan_id: u64,
 }
@@ -125,7 +127,7 @@ impl Default for RunEngine {
 impl RunEngine {
     /// An engine with no subscribers.
     pub fn new() -> RunEngine {
-        RunEngine { subscribers: Vec::new(), control: RunControl::new(), scan_id: 0 }
+        RunEngine { subscribers: Vec::new(), watchers: Vec::new(), control: RunControl::new(), scan_id: 0 }
     }
 
     /// The handle that pauses, resumes and aborts this engine's runs.
@@ -136,6 +138,12 @@ impl RunEngine {
     /// Send every document, with its name, to `subscriber(name, doc)`.
     pub fn subscribe(&mut self, subscriber: impl FnMut(&str, &Document) + Send + 'static) {
         self.subscribers.push(Box::new(subscriber));
+    }
+
+    /// Show `watcher` every Status a run waits on (each move and each
+    /// trigger), e.g. [`ProgressBar::watch`](crate::ProgressBar::watch).
+    pub fn watch_statuses(&mut self, watcher: impl Fn(&Status) + Send + Sync + 'static) {
+        self.watchers.push(Box::new(watcher));
     }
 
     /// Send every document to a [`Callback`]: [`JsonLines`](crate::JsonLines),
@@ -156,7 +164,7 @@ impl RunEngine {
         self.control.reset();
         self.scan_id += 1;
         let control = self.control.clone();
-        let mut run = Run::new(&mut self.subscribers, &plan);
+        let mut run = Run::new(&mut self.subscribers, &self.watchers, &plan);
         run.stage_all().await?;
         run.open(&plan, self.scan_id);
         let outcome = run.points(&plan, &control).await;
@@ -184,6 +192,7 @@ enum Ended {
 
 struct Run<'r, 'a> {
     subscribers: &'r mut Vec<Subscriber>,
+    watchers: &'r [StatusWatcher],
     /// Motor first, then detectors; each device once, sub-devices of
     /// listed devices left to their parents.
     devices: Vec<&'a dyn DynDevice>,
@@ -196,7 +205,7 @@ struct Run<'r, 'a> {
 }
 
 impl<'r, 'a> Run<'r, 'a> {
-    fn new(subscribers: &'r mut Vec<Subscriber>, plan: &Plan<'a>) -> Self {
+    fn new(subscribers: &'r mut Vec<Subscriber>, watchers: &'r [StatusWatcher], plan: &Plan<'a>) -> Self {
         let listed: Vec<&'a dyn DynDevice> =
             plan.motor.map(|m| m as &dyn DynDevice).into_iter().chain(plan.detectors.iter().copied()).collect();
         let mut devices: Vec<&'a dyn DynDevice> = Vec::new();
@@ -211,6 +220,7 @@ impl<'r, 'a> Run<'r, 'a> {
         }
         Run {
             subscribers,
+            watchers,
             devices,
             staged: Vec::new(),
             moved: Vec::new(),
@@ -321,9 +331,14 @@ impl<'r, 'a> Run<'r, 'a> {
             if !self.moved.iter().any(|m| Arc::ptr_eq(m.meta(), as_device.meta())) {
                 self.moved.push(as_device);
             }
-            motor.move_to(target).await?;
+            let moving = motor.move_to(target);
+            self.show(&moving);
+            moving.await?;
         }
-        let triggers = plan.detectors.iter().map(|d| d.trigger_dyn());
+        let triggers = plan.detectors.iter().map(|d| d.trigger_dyn()).collect::<Vec<_>>();
+        for t in &triggers {
+            self.show(t);
+        }
         Status::all("trigger of the detectors", triggers).await?;
 
         if self.descriptor.is_none() {
@@ -349,6 +364,12 @@ impl<'r, 'a> Run<'r, 'a> {
         };
         self.emit(Document::Event(event));
         Ok(())
+    }
+
+    fn show(&self, status: &Status) {
+        for w in self.watchers {
+            w(status);
+        }
     }
 
     async fn describe(&mut self) -> Result<()> {
