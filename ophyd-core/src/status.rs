@@ -22,8 +22,11 @@ struct Inner {
     what: String,
     result: watch::Sender<Option<Result<()>>>,
     callbacks: Mutex<Vec<Callback>>,
-    progress: Mutex<(Option<(f64, f64)>, Vec<ProgressWatcher>)>,
+    progress: Mutex<Progress>,
 }
+
+/// The latest `(done, total)` and who wants to hear of the next.
+type Progress = (Option<(f64, f64)>, Vec<ProgressWatcher>);
 
 /// An operation in flight: done or not, and once done, success or an error.
 ///
