@@ -1,0 +1,106 @@
+"""What Python ophyd 1.11 reports for the devices the parity test builds in
+ophyd-rs too, on the same running IOC. Prints one JSON object.
+
+Usage: python ophyd_reference.py tutorial PREFIX   (caproto's trigger_with_pc)
+       python ophyd_reference.py soft PREFIX       (EPICS base's soft IOC, tests/iocs/soft.db)
+
+PREFIX is the IOC's PV prefix without its trailing colon. The usual
+EPICS_CA_* environment variables say where the IOC is.
+"""
+import json
+import sys
+
+from ophyd import Component as Cpt
+from ophyd import Device, DeviceStatus, EpicsSignal, EpicsSignalRO, EpicsSignalWithRBV
+
+
+class TriggeredDetector(Device):
+    """The staging tutorial's detector, `stage_sigs` variant."""
+
+    gain = Cpt(EpicsSignal, ":gain", kind="config")
+    exposure_time = Cpt(EpicsSignal, ":exposure_time", kind="config")
+    reading = Cpt(EpicsSignalRO, ":reading", kind="hinted")
+    acquire = Cpt(EpicsSignal, ":acquire", kind="omitted", put_complete=True)
+    enabled = Cpt(EpicsSignal, ":enabled", kind="omitted")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stage_sigs["enabled"] = 1
+
+    def trigger(self):
+        status = DeviceStatus(self)
+        self.acquire.put(1, callback=status._finished)
+        return status
+
+
+class EveryType(Device):
+    """One component per value type of tests/iocs/soft.db."""
+
+    double = Cpt(EpicsSignal, ":double", kind="hinted")
+    float = Cpt(EpicsSignal, ":float")
+    long = Cpt(EpicsSignal, ":long", kind="config")
+    short = Cpt(EpicsSignal, ":short")
+    char = Cpt(EpicsSignal, ":char")
+    string = Cpt(EpicsSignal, ":string", kind="config")
+    mbbo = Cpt(EpicsSignal, ":mbbo", kind="config")
+    bo = Cpt(EpicsSignal, ":bo")
+    doubles = Cpt(EpicsSignalRO, ":doubles")
+    longs = Cpt(EpicsSignalRO, ":longs")
+    strings = Cpt(EpicsSignalRO, ":strings", kind="omitted")
+    setpoint = Cpt(EpicsSignalWithRBV, ":setpoint", kind="hinted")
+    readonly = Cpt(EpicsSignalRO, ":readonly", kind="config")
+
+
+def fields(readings):
+    return {k: sorted(v) for k, v in readings.items()}
+
+
+def common(dev):
+    read = dev.read()
+    cfg = dev.read_configuration()
+    return {
+        "read_keys": list(read),
+        "read_fields": fields(read),
+        "describe": dev.describe(),
+        "read_configuration_keys": list(cfg),
+        "describe_configuration": dev.describe_configuration(),
+        "hints": dev.hints,
+        "read_attrs": list(dev.read_attrs),
+        "configuration_attrs": list(dev.configuration_attrs),
+        "component_names": list(dev.component_names),
+    }
+
+
+def tutorial(prefix):
+    det = TriggeredDetector(prefix, name="triggered_detector")
+    det.wait_for_connection(timeout=10)
+    det.exposure_time.put(0.05, wait=True)
+    det.enabled.put(0, wait=True)
+    out = {"enabled_before_stage": det.enabled.get()}
+    det.stage()
+    out["enabled_after_stage"] = det.enabled.get()
+    try:
+        det.stage()
+        out["stage_twice"] = "ok"
+    except Exception as e:  # RedundantStaging
+        out["stage_twice"] = type(e).__name__
+    status = det.trigger()
+    status.wait(timeout=10)
+    out.update(common(det))
+    det.unstage()
+    out["enabled_after_unstage"] = det.enabled.get()
+    det.unstage()
+    out["enabled_after_second_unstage"] = det.enabled.get()
+    return out
+
+
+def soft(prefix):
+    dev = EveryType(prefix, name="every")
+    dev.wait_for_connection(timeout=10)
+    return common(dev)
+
+
+if __name__ == "__main__":
+    kind, prefix = sys.argv[1], sys.argv[2]
+    result = {"tutorial": tutorial, "soft": soft}[kind](prefix)
+    print(json.dumps(result, default=list))

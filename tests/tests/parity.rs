@@ -1,0 +1,150 @@
+//! Parity with Python ophyd 1.11: the same devices, declared in both, on the
+//! same running IOCs, report the same data keys, sources, dtypes, shapes,
+//! units, precisions, limits, enum strings, hints and attribute lists, and
+//! stage the same way. Python ophyd runs from the project's venv
+//! (`tests/python/ophyd_reference.py`).
+#![cfg(feature = "ca")]
+
+use std::time::Duration;
+
+use examples::{session, TriggeredDetector, TUTORIAL_NAME};
+use ophyd_core::prelude::*;
+use ophyd_epics::ca::CaTransport;
+use ophyd_epics::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, Transport};
+use ophyd_tests::ioc::{self, Ioc};
+use ophyd_tests::venv;
+use serde_json::{json, Value as Json};
+
+/// One component per value type of `tests/iocs/soft.db`, as in the Python script.
+#[derive(Device)]
+struct EveryType {
+    #[component(suffix = ":double", kind = "hinted")]
+    double: EpicsSignal<f64>,
+    #[component(suffix = ":float")]
+    float: EpicsSignal<f32>,
+    #[component(suffix = ":long", kind = "config")]
+    long: EpicsSignal<i32>,
+    #[component(suffix = ":short")]
+    short: EpicsSignal<i16>,
+    #[component(suffix = ":char")]
+    char: EpicsSignal<u8>,
+    #[component(suffix = ":string", kind = "config")]
+    string: EpicsSignal<String>,
+    #[component(suffix = ":mbbo", kind = "config")]
+    mbbo: EpicsSignal<Enum>,
+    #[component(suffix = ":bo")]
+    bo: EpicsSignal<Enum>,
+    #[component(suffix = ":doubles")]
+    doubles: EpicsSignalRO<Vec<f64>>,
+    #[component(suffix = ":longs")]
+    longs: EpicsSignalRO<Vec<i32>>,
+    #[component(suffix = ":strings", kind = "omitted")]
+    strings: EpicsSignalRO<Vec<String>>,
+    #[component(suffix = ":setpoint", kind = "hinted")]
+    setpoint: EpicsSignalWithRbv<f64>,
+    #[component(suffix = ":readonly", kind = "config")]
+    readonly: EpicsSignalRO<f64>,
+}
+
+fn transport() -> Transport {
+    ioc::ca_client_environment();
+    static TRANSPORT: std::sync::OnceLock<Transport> = std::sync::OnceLock::new();
+    TRANSPORT.get_or_init(|| CaTransport::new().expect("a CA context").into_transport()).clone()
+}
+
+/// What Python ophyd reports for `kind` on the IOC with `prefix`.
+fn python_ophyd(kind: &str, prefix: &str) -> Json {
+    let script = venv::repo_root().join("tests/python/ophyd_reference.py");
+    let out = std::process::Command::new(venv::python()).arg(script).args([kind, prefix]).output().unwrap();
+    assert!(out.status.success(), "Python ophyd failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+async fn ours<D: Device>(device: &D) -> Json {
+    let read = device.read().await.unwrap();
+    let cfg = device.read_configuration().await.unwrap();
+    let fields = |m: &ophyd_core::DataMap<ophyd_core::Reading>| -> Json {
+        m.iter()
+            .map(|(k, r)| {
+                let mut f: Vec<String> =
+                    serde_json::to_value(r).unwrap().as_object().unwrap().keys().cloned().collect();
+                f.sort();
+                (k.to_owned(), json!(f))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    json!({
+        "read_keys": read.keys().collect::<Vec<_>>(),
+        "read_fields": fields(&read),
+        "describe": device.describe().await.unwrap(),
+        "read_configuration_keys": cfg.keys().collect::<Vec<_>>(),
+        "describe_configuration": device.describe_configuration().await.unwrap(),
+        "hints": device.hints(),
+        "read_attrs": device.read_attrs(),
+        "configuration_attrs": device.configuration_attrs(),
+        "component_names": device.component_names(),
+    })
+}
+
+fn assert_same(python: &Json, rust: &Json, fields: &[&str]) {
+    for field in fields {
+        assert_eq!(rust[field], python[field], "`{field}` differs from Python ophyd's (left: ophyd-rs, right: Python)");
+    }
+}
+
+const COMMON: [&str; 9] = [
+    "read_keys",
+    "read_fields",
+    "describe",
+    "read_configuration_keys",
+    "describe_configuration",
+    "hints",
+    "read_attrs",
+    "configuration_attrs",
+    "component_names",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tutorial_detector_on_its_own_ioc_matches_python_ophyd() {
+    let ioc = Ioc::trigger_with_pc();
+    let python = python_ophyd("tutorial", ioc.device_prefix());
+
+    let det = TriggeredDetector::new(ioc.device_prefix(), TUTORIAL_NAME);
+    det.connect_timeout(&transport(), Duration::from_secs(10)).await.unwrap();
+    det.exposure_time.put(0.05).await.unwrap();
+    let report = serde_json::to_value(session::run(&det, &det.enabled, |_| {}).await.unwrap()).unwrap();
+    assert_same(&python, &report, &COMMON);
+    assert_same(
+        &python,
+        &report,
+        &[
+            "enabled_before_stage",
+            "enabled_after_stage",
+            "stage_twice",
+            "enabled_after_unstage",
+            "enabled_after_second_unstage",
+        ],
+    );
+    assert_eq!(
+        (&report["enabled_before_stage"], &report["enabled_after_stage"], &report["enabled_after_unstage"]),
+        (&json!(0), &json!(1), &json!(0))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_value_type_on_the_soft_ioc_describes_as_python_ophyd_does() {
+    let ioc = Ioc::soft();
+    let python = python_ophyd("soft", ioc.device_prefix());
+    let dev = EveryType::new(ioc.device_prefix(), "every");
+    dev.connect_timeout(&transport(), Duration::from_secs(10)).await.unwrap();
+    let rust = ours(&dev).await;
+    let mut python = python;
+    // The one deliberate difference: the CHAR PV's HOPR is 255, and DBR_CHAR
+    // is unsigned (`epicsUInt8`), but pyepics reads its control limits as a
+    // signed byte and reports -1. ophyd-rs reports 255.
+    assert_eq!(python["describe"]["every_char"]["upper_ctrl_limit"], json!(-1), "pyepics' signed-char limit");
+    assert_eq!(rust["describe"]["every_char"]["upper_ctrl_limit"], json!(255));
+    python["describe"]["every_char"]["upper_ctrl_limit"] = json!(255);
+    assert_same(&python, &rust, &COMMON);
+}
