@@ -33,8 +33,8 @@ pub trait Signal: Component {
 
     /// Bring a target value into the form the signal reads back (an enum
     /// label becomes its index), for comparisons.
-    fn normalize(&self, value: Self::Value) -> Result<Self::Value> {
-        Ok(value)
+    fn normalize(&self, value: Self::Value) -> impl Future<Output = Result<Self::Value>> + Send {
+        std::future::ready(Ok(value))
     }
 }
 
@@ -64,8 +64,8 @@ pub trait Writable: Signal {
     }
 
     /// How close a floating-point read-back must be to count as arrived.
-    fn tolerance(&self) -> Tolerance {
-        Tolerance::EXACT
+    fn tolerance(&self) -> impl Future<Output = Tolerance> + Send {
+        std::future::ready(Tolerance::EXACT)
     }
 }
 
@@ -172,8 +172,11 @@ pub async fn set_and_wait_with<S: Writable>(
     value: impl Into<S::Value> + Send,
     options: SetAndWait,
 ) -> Result<()> {
-    let target = signal.normalize(value.into())?;
-    let tolerance = options.tolerance.unwrap_or_else(|| signal.tolerance());
+    let target = signal.normalize(value.into()).await?;
+    let tolerance = match options.tolerance {
+        Some(t) => t,
+        None => signal.tolerance().await,
+    };
     let start = Instant::now();
     let put = signal.put(target.clone());
     match tokio::time::timeout(options.timeout, put).await {

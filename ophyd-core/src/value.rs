@@ -332,7 +332,8 @@ macro_rules! array_value {
             fn from_value(value: &Value) -> Option<Self> {
                 match value {
                     Value::$variant(v) => v.iter().map(|x| <$t>::try_from(x.clone()).ok()).collect(),
-                    _ => None,
+                    // A one-element waveform reads as a scalar (as in ophyd).
+                    scalar => <$t>::from_value(scalar).map(|x| vec![x]),
                 }
             }
             fn matches(&self, target: &Self, _: Tolerance) -> bool {
@@ -359,7 +360,8 @@ macro_rules! float_array_value {
                 match value {
                     Value::FloatArray(v) => Some(v.iter().map(|x| *x as $t).collect()),
                     Value::IntArray(v) => Some(v.iter().map(|x| *x as $t).collect()),
-                    _ => None,
+                    // A one-element waveform reads as a scalar (as in ophyd).
+                    scalar => scalar.as_f64().map(|x| vec![x as $t]),
                 }
             }
             fn matches(&self, target: &Self, tolerance: Tolerance) -> bool {
@@ -401,6 +403,14 @@ mod tests {
         assert_eq!(i32::from_value(&Value::Float(2.0)), Some(2));
         assert_eq!(i32::from_value(&Value::Float(2.5)), None);
         assert_eq!(f64::from_value(&Value::String("1".into())), None);
+    }
+
+    #[test]
+    fn a_one_element_waveform_read_as_a_scalar_is_a_one_element_vec() {
+        assert_eq!(Vec::<f64>::from_value(&Value::Float(2.5)), Some(vec![2.5]));
+        assert_eq!(Vec::<i32>::from_value(&Value::Int(7)), Some(vec![7]));
+        assert_eq!(Vec::<String>::from_value(&Value::String("a".into())), Some(vec!["a".to_string()]));
+        assert_eq!(Vec::<f64>::from_value(&Value::String("a".into())), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ophyd_core::{
     Subscription, Tolerance,
 };
 
-use crate::transport::{PvChannel, PvError, PvMetadata, PvReading, Transport};
+use crate::transport::{NativeType, PvChannel, PvError, PvMetadata, PvReading, Transport};
 use crate::value::EpicsValue;
 
 /// Where an [`EpicsSignal`] reads back from, given the PV it writes.
@@ -37,14 +37,20 @@ impl PvLayout for Rbv {
     }
 }
 
-/// The channels of a connected signal and what was learnt on connecting.
-struct Link {
-    read: Arc<dyn PvChannel>,
-    write: Arc<dyn PvChannel>,
-    metadata: PvMetadata,
+/// A slot holding a value that a connect sets and later calls read.
+type Slot<V> = RwLock<Option<V>>;
+
+fn load<V: Clone>(slot: &Slot<V>) -> Option<V> {
+    slot.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn store<V>(slot: &Slot<V>, value: Option<V>) {
+    *slot.write().unwrap_or_else(|p| p.into_inner()) = value;
 }
 
 /// What every EPICS signal has: names, PVs, and, once connected, channels.
+/// The control metadata (units, limits, enum strings) is read on first
+/// need, not at connect: connecting stays one round trip per PV.
 struct PvCore<T> {
     meta: SignalMeta,
     read_pv: String,
@@ -52,7 +58,9 @@ struct PvCore<T> {
     source: String,
     put_complete: bool,
     tolerance: Option<Tolerance>,
-    link: RwLock<Option<Arc<Link>>>,
+    read: Slot<Arc<dyn PvChannel>>,
+    write: Slot<Arc<dyn PvChannel>>,
+    metadata: Arc<Slot<PvMetadata>>,
     _value: PhantomData<fn() -> T>,
 }
 
@@ -65,7 +73,9 @@ impl<T: EpicsValue> PvCore<T> {
             write_pv,
             put_complete,
             tolerance: None,
-            link: RwLock::new(None),
+            read: RwLock::new(None),
+            write: RwLock::new(None),
+            metadata: Arc::new(RwLock::new(None)),
             _value: PhantomData,
         }
     }
@@ -74,12 +84,22 @@ impl<T: EpicsValue> PvCore<T> {
         self.meta.name().to_owned()
     }
 
-    fn link(&self) -> Result<Arc<Link>> {
-        self.link
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| Error::NotConnected { signal: self.name(), pv: self.read_pv.clone() })
+    fn separate_write_pv(&self) -> bool {
+        self.write_pv != self.read_pv
+    }
+
+    fn read_channel(&self) -> Result<Arc<dyn PvChannel>> {
+        load(&self.read).ok_or_else(|| Error::NotConnected { signal: self.name(), pv: self.read_pv.clone() })
+    }
+
+    fn write_channel(&self) -> Result<Arc<dyn PvChannel>> {
+        let slot = if self.separate_write_pv() { &self.write } else { &self.read };
+        load(slot).ok_or_else(|| Error::NotConnected { signal: self.name(), pv: self.write_pv.clone() })
+    }
+
+    fn connected(&self) -> bool {
+        let up = |c: Result<Arc<dyn PvChannel>>| c.map(|c| c.connected()).unwrap_or(false);
+        up(self.read_channel()) && up(self.write_channel())
     }
 
     fn pv_error(&self, pv: &str, error: PvError, action: Action) -> Error {
@@ -91,33 +111,50 @@ impl<T: EpicsValue> PvCore<T> {
         }
     }
 
+    /// One pending connection per PV, so a timeout names exactly the PVs
+    /// that did not connect.
     fn collect_connects<'a>(&'a self, ctx: &ConnectCtx<'a>, out: &mut Vec<PendingConnect<'a>>) {
         let transport = ctx.backend::<Transport>().cloned();
         let backend_type = ctx.backend_type();
+        let missing = move |pv: &str| Error::Connect {
+            signal: self.name(),
+            pv: pv.to_owned(),
+            reason: format!(
+                "EPICS signals connect through an `ophyd_epics::Transport`, but `{backend_type}` was given"
+            ),
+        };
+        let read_transport = transport.clone();
         out.push(PendingConnect {
             what: self.read_pv.clone(),
             future: Box::pin(async move {
-                let transport = transport.ok_or_else(|| Error::Connect {
-                    signal: self.name(),
-                    pv: self.read_pv.clone(),
-                    reason: format!(
-                        "EPICS signals connect through an `ophyd_epics::Transport`, but `{backend_type}` was given"
-                    ),
-                })?;
-                self.connect(&transport).await
+                let transport = read_transport.ok_or_else(|| missing(&self.read_pv))?;
+                self.connect_read(&transport).await
             }),
         });
+        if self.separate_write_pv() {
+            out.push(PendingConnect {
+                what: self.write_pv.clone(),
+                future: Box::pin(async move {
+                    let transport = transport.ok_or_else(|| missing(&self.write_pv))?;
+                    self.connect_write(&transport).await
+                }),
+            });
+        }
     }
 
     async fn connect(&self, transport: &Transport) -> Result<()> {
-        let read =
-            transport.connect(&self.read_pv).await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Connect))?;
-        let write = if self.write_pv == self.read_pv {
-            read.clone()
+        if self.separate_write_pv() {
+            let (read, write) = futures::join!(self.connect_read(transport), self.connect_write(transport));
+            read.and(write)
         } else {
-            transport.connect(&self.write_pv).await.map_err(|e| self.pv_error(&self.write_pv, e, Action::Connect))?
-        };
-        let info = read.info();
+            self.connect_read(transport).await
+        }
+    }
+
+    async fn connect_read(&self, transport: &Transport) -> Result<()> {
+        let channel =
+            transport.connect(&self.read_pv).await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Connect))?;
+        let info = channel.info();
         if !T::fits(info) {
             return Err(Error::TypeMismatch {
                 signal: self.name(),
@@ -126,14 +163,32 @@ impl<T: EpicsValue> PvCore<T> {
                 actual: info.to_string(),
             });
         }
-        let metadata = read.metadata().await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Connect))?;
-        *self.link.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Link { read, write, metadata }));
+        store(&self.metadata, None);
+        store(&self.read, Some(channel));
         Ok(())
     }
 
+    async fn connect_write(&self, transport: &Transport) -> Result<()> {
+        let channel =
+            transport.connect(&self.write_pv).await.map_err(|e| self.pv_error(&self.write_pv, e, Action::Connect))?;
+        store(&self.write, Some(channel));
+        Ok(())
+    }
+
+    /// The read PV's control metadata, read once and kept.
+    async fn metadata(&self) -> Result<PvMetadata> {
+        if let Some(m) = load(&self.metadata) {
+            return Ok(m);
+        }
+        let channel = self.read_channel()?;
+        let m = channel.metadata().await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))?;
+        store(&self.metadata, Some(m.clone()));
+        Ok(m)
+    }
+
     async fn reading(&self) -> Result<PvReading> {
-        let link = self.link()?;
-        link.read.get().await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))
+        let channel = self.read_channel()?;
+        channel.get().await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))
     }
 
     fn typed(&self, reading: &PvReading) -> Result<T> {
@@ -159,18 +214,17 @@ impl<T: EpicsValue> PvCore<T> {
     }
 
     async fn describe_into(&self, out: &mut DataMap<DataKey>) -> Result<()> {
-        let link = self.link()?;
+        let m = self.metadata().await?;
         // As ophyd: an array's shape is its current length, not its capacity.
         let shape = if T::DTYPE == Dtype::Array { self.reading().await?.value.shape() } else { Vec::new() };
-        let m = &link.metadata;
         // As ophyd 1.11: units and limits always (null when unknown),
         // precision and enum strings only when the PV has them.
         let key = DataKey {
-            units: Some(m.units.clone()),
-            lower_ctrl_limit: Some(m.lower_ctrl_limit.clone()),
-            upper_ctrl_limit: Some(m.upper_ctrl_limit.clone()),
+            units: Some(m.units),
+            lower_ctrl_limit: Some(m.lower_ctrl_limit),
+            upper_ctrl_limit: Some(m.upper_ctrl_limit),
             precision: m.precision,
-            enum_strs: m.enum_strs.clone(),
+            enum_strs: m.enum_strs,
             ..DataKey::new(self.source.clone(), T::DTYPE, shape)
         };
         out.insert(self.meta.key().clone(), key);
@@ -178,8 +232,8 @@ impl<T: EpicsValue> PvCore<T> {
     }
 
     fn subscribe(&self, callback: impl Fn(&T, f64) + Send + Sync + 'static) -> Result<Subscription> {
-        let link = self.link()?;
-        link.read
+        let channel = self.read_channel()?;
+        channel
             .subscribe(Arc::new(move |r: &PvReading| {
                 if let Some(v) = T::from_value(&r.value) {
                     callback(&v, r.timestamp)
@@ -188,55 +242,75 @@ impl<T: EpicsValue> PvCore<T> {
             .map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))
     }
 
-    /// An enum label becomes its index, once the enum strings are known.
-    fn normalize(&self, value: T) -> Result<T> {
-        let Ok(link) = self.link() else { return Ok(value) };
-        let Some(strings) = &link.metadata.enum_strs else { return Ok(value) };
-        let v = value.to_value();
-        if let ophyd_core::Value::String(label) = &v {
-            let index = strings.iter().position(|s| s == label).ok_or_else(|| Error::Put {
-                signal: self.name(),
-                pv: self.write_pv.clone(),
-                value: format!("{label:?}"),
-                reason: format!("not one of the PV's enum strings {strings:?}"),
-            })?;
-            return T::from_value(&ophyd_core::Value::Int(index as i64)).ok_or_else(|| Error::ValueType {
-                signal: self.name(),
-                expected: T::TYPE_NAME.to_owned(),
-                given: format!("{label:?}"),
-            });
-        }
-        Ok(value)
+    /// An enum label becomes its index (as the PV reads back), from the
+    /// enum strings.
+    async fn normalize(&self, value: T) -> Result<T> {
+        let ophyd_core::Value::String(label) = value.to_value() else { return Ok(value) };
+        let Some(strings) = self.metadata().await?.enum_strs else { return Ok(value) };
+        let index = strings.iter().position(|s| *s == label).ok_or_else(|| Error::Put {
+            signal: self.name(),
+            pv: self.write_pv.clone(),
+            value: format!("{label:?}"),
+            reason: format!("not one of the PV's enum strings {strings:?}"),
+        })?;
+        T::from_value(&ophyd_core::Value::Int(index as i64)).ok_or_else(|| Error::ValueType {
+            signal: self.name(),
+            expected: T::TYPE_NAME.to_owned(),
+            given: format!("{label:?}"),
+        })
     }
 
-    fn tolerance(&self) -> Tolerance {
+    /// ophyd's default: 10^-precision when the PV has a precision.
+    async fn tolerance(&self) -> Tolerance {
         if let Some(t) = self.tolerance {
             return t;
         }
-        // ophyd's default: 10^-precision when the PV has a precision.
-        match self.link().ok().and_then(|l| l.metadata.precision) {
+        match self.metadata().await.ok().and_then(|m| m.precision) {
             Some(p) if T::DTYPE == Dtype::Number => Tolerance { atol: 10f64.powi(-i32::from(p)), rtol: 0.0 },
             _ => Tolerance::EXACT,
         }
     }
 
+    /// An enum label is checked against the enum strings and written as
+    /// its index, so an unknown label is an error here (a plain put the IOC
+    /// refuses later could not be reported).
     fn set(&self, value: T) -> Status {
-        let what = format!("put of {} to {}", value.to_value(), self.meta.name());
-        let link = match self.link() {
-            Ok(link) => link,
+        let value = value.to_value();
+        let what = format!("put of {value} to {}", self.meta.name());
+        let channel = match self.write_channel() {
+            Ok(c) => c,
             Err(e) => return Status::failed(what, e),
         };
-        let value = match self.normalize(value) {
-            Ok(v) => v.to_value(),
-            Err(e) => return Status::failed(what, e),
+        let (signal, pv, put_complete) = (self.name(), self.write_pv.clone(), self.put_complete);
+        let put_error = move |value: &ophyd_core::Value, e: PvError| match e {
+            PvError::Disconnected => Error::Disconnected { signal: signal.clone(), pv: pv.clone() },
+            e => Error::Put { signal: signal.clone(), pv: pv.clone(), value: value.to_string(), reason: e.to_string() },
         };
-        let put = link.write.put(value.clone(), self.put_complete);
-        let (signal, pv) = (self.name(), self.write_pv.clone());
+        let label = match &value {
+            ophyd_core::Value::String(label) if channel.info().native == NativeType::Enum => label.clone(),
+            _ => {
+                // Issued now, so writes happen in the order they were asked for.
+                let put = channel.put(value.clone(), put_complete);
+                return Status::from_future(what, async move { put.await.map_err(|e| put_error(&value, e)) });
+            }
+        };
+        let cached = load(&self.metadata);
+        let (slot, read) = (self.metadata.clone(), self.read_channel());
         Status::from_future(what, async move {
-            put.await.map_err(|e| match e {
-                PvError::Disconnected => Error::Disconnected { signal, pv },
-                e => Error::Put { signal, pv, value: value.to_string(), reason: e.to_string() },
-            })
+            let m = match cached {
+                Some(m) => m,
+                None => {
+                    let m = read?.metadata().await.map_err(|e| put_error(&value, e))?;
+                    store(&slot, Some(m.clone()));
+                    m
+                }
+            };
+            let strings = m.enum_strs.unwrap_or_default();
+            let index = strings.iter().position(|s| *s == label).ok_or_else(|| {
+                put_error(&value, PvError::BadValue(format!("not one of the PV's enum strings {strings:?}")))
+            })?;
+            let index = ophyd_core::Value::Int(index as i64);
+            channel.put(index.clone(), put_complete).await.map_err(|e| put_error(&index, e))
         })
     }
 }
@@ -267,7 +341,7 @@ macro_rules! pv_signal {
                 self.core.subscribe(callback)
             }
 
-            fn normalize(&self, value: T) -> Result<T> {
+            fn normalize(&self, value: T) -> impl std::future::Future<Output = Result<T>> + Send {
                 self.core.normalize(value)
             }
         }
@@ -313,7 +387,7 @@ macro_rules! pv_signal {
         impl<$($generics)*> $ty {
             /// Whether the signal is connected.
             pub fn connected(&self) -> bool {
-                self.core.link().map(|l| l.read.connected() && l.write.connected()).unwrap_or(false)
+                self.core.connected()
             }
 
             /// The PV read from.
@@ -321,9 +395,9 @@ macro_rules! pv_signal {
                 &self.core.read_pv
             }
 
-            /// The PV's control metadata, as learnt on connecting.
-            pub fn metadata(&self) -> Result<PvMetadata> {
-                Ok(self.core.link()?.metadata.clone())
+            /// The read PV's control metadata (read from the PV once, then kept).
+            pub async fn metadata(&self) -> Result<PvMetadata> {
+                self.core.metadata().await
             }
 
             /// Connect this signal alone (devices connect all their signals
@@ -410,7 +484,7 @@ impl<T: EpicsValue, L: PvLayout> ophyd_core::Writable for EpicsSignal<T, L> {
         self.core.set(value.into())
     }
 
-    fn tolerance(&self) -> Tolerance {
+    fn tolerance(&self) -> impl std::future::Future<Output = Tolerance> + Send {
         self.core.tolerance()
     }
 }
