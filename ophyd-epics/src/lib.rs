@@ -37,6 +37,6 @@ pub use motor::EpicsMotor;
 pub use ophyd_core::Enum;
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv};
 pub use transport::{
-    NativeType, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
+    NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
 };
 pub use value::EpicsValue;

@@ -289,9 +289,18 @@ impl<T: EpicsValue> PvCore<T> {
         let label = match &value {
             ophyd_core::Value::String(label) if channel.info().native == NativeType::Enum => label.clone(),
             _ => {
-                // Issued now, so writes happen in the order they were asked for.
-                let put = channel.put(value.clone(), put_complete);
-                return Status::from_future(what, async move { put.await.map_err(|e| put_error(&value, e)) });
+                // Issued now, so writes happen in the order they were asked
+                // for; the transport finishes the status when it is done.
+                let status = Status::new(what);
+                let finisher = status.clone();
+                channel.put_then(
+                    value.clone(),
+                    put_complete,
+                    Box::new(move |outcome| {
+                        finisher.finish(outcome.map_err(|e| put_error(&value, e)));
+                    }),
+                );
+                return status;
             }
         };
         let cached = load(&self.metadata);

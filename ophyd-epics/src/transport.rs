@@ -118,6 +118,9 @@ pub enum PvError {
 /// Value-change callback of a PV subscription.
 pub type PvCallback = Arc<dyn Fn(&PvReading) + Send + Sync>;
 
+/// What [`PvChannel::put_then`] calls with the outcome of a write.
+pub type PutDone = Box<dyn FnOnce(Result<(), PvError>) + Send>;
+
 /// A way to reach PVs: the simulated IOC, Channel Access.
 pub trait PvTransport: Send + Sync + 'static {
     /// A short description for messages (`"simulated IOC"`, `"Channel Access"`).
@@ -149,6 +152,15 @@ pub trait PvChannel: Send + Sync + 'static {
     /// resolves when it is done — with `wait_complete`, when the server
     /// reports that processing finished (EPICS put-callback).
     fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>>;
+
+    /// Write `value` and call `done` with the outcome when the write is
+    /// done (as [`PvChannel::put`]). Transports that learn of completion on
+    /// a callback of their own call `done` from it; the default runs the
+    /// put's future on a tokio task.
+    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) {
+        let put = self.put(value, wait_complete);
+        tokio::spawn(async move { done(put.await) });
+    }
 
     /// Call `callback` on every value change, starting with the current value.
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError>;

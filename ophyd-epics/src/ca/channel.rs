@@ -29,7 +29,7 @@ use tokio::sync::{oneshot, watch};
 use super::context::Context;
 use super::dbr::{self, Reply};
 use super::status;
-use crate::transport::{NativeType, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading};
+use crate::transport::{NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -62,17 +62,15 @@ impl Shared {
     }
 
     /// Issue one request through `call` (given the request's callback
-    /// argument) and flush it; the receiver gets what `on_reply` makes of
-    /// the reply.
-    fn request<T: Send + 'static>(
+    /// argument) and flush it; `on_reply` runs on libca's callback thread
+    /// with the reply.
+    fn request_then(
         &self,
-        on_reply: impl FnOnce(&Reply) -> Result<T, PvError> + Send + 'static,
+        on_reply: impl FnOnce(&Reply) + Send + 'static,
         call: impl FnOnce(*mut c_void) -> i32,
-    ) -> Result<oneshot::Receiver<Result<T, PvError>>, PvError> {
-        let (sender, receiver) = oneshot::channel();
-        // Registered first: the reply may come before the call returns. The
-        // requester may have stopped waiting by then; that is fine.
-        let id = self.register(Box::new(move |reply| drop(sender.send(on_reply(reply)))));
+    ) -> Result<(), PvError> {
+        // Registered first: the reply may come before the call returns.
+        let id = self.register(Box::new(on_reply));
         let issued = self.context.with(|| {
             let status = call(id as *mut c_void);
             if status::check(status).is_ok() {
@@ -84,6 +82,18 @@ impl Shared {
             self.take(id);
             return Err(e);
         }
+        Ok(())
+    }
+
+    /// [`Shared::request_then`], with the outcome delivered to a receiver.
+    fn request<T: Send + 'static>(
+        &self,
+        on_reply: impl FnOnce(&Reply) -> Result<T, PvError> + Send + 'static,
+        call: impl FnOnce(*mut c_void) -> i32,
+    ) -> Result<oneshot::Receiver<Result<T, PvError>>, PvError> {
+        let (sender, receiver) = oneshot::channel();
+        // The requester may have stopped waiting by the time the reply comes; that is fine.
+        self.request_then(move |reply| drop(sender.send(on_reply(reply))), call)?;
         Ok(receiver)
     }
 }
@@ -274,6 +284,14 @@ impl PvChannel for CaChannel {
     }
 
     fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>> {
+        let (sender, receiver) = oneshot::channel();
+        self.put_then(value, wait_complete, Box::new(move |outcome| drop(sender.send(outcome))));
+        awaiting(Ok(receiver), &self.inner.shared.name)
+    }
+
+    /// The put-callback finishes `done` straight from libca's callback
+    /// thread: no task in between.
+    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) {
         let payload = self.inner.native().and_then(|info| {
             let payload = dbr::encode(&value, info.native)?;
             if payload.count() > info.count {
@@ -287,7 +305,7 @@ impl PvChannel for CaChannel {
         });
         let payload = match payload {
             Ok(payload) => payload,
-            Err(e) => return std::future::ready(Err(e)).boxed(),
+            Err(e) => return done(Err(e)),
         };
         let (chid, dbr_type, count, data) =
             (self.inner.chid, payload.dbr_type(), payload.count() as _, payload.as_ptr());
@@ -300,13 +318,27 @@ impl PvChannel for CaChannel {
                 }
                 status
             });
-            return std::future::ready(status::check(written)).boxed();
+            return done(status::check(written));
         }
-        let issued = self.inner.shared.request(
-            |reply| status::check(reply.status),
-            |usr| unsafe { sys::ca_array_put_callback(dbr_type, count, chid, data, Some(on_reply), usr) },
-        );
-        awaiting(issued, &self.inner.shared.name)
+        // `done` goes to the reply if the request is issued, and is used here
+        // only if it is not: the slot hands it to exactly one of them.
+        let slot = Arc::new(Mutex::new(Some(done)));
+        let finish = {
+            let slot = slot.clone();
+            move |reply: &Reply| {
+                if let Some(done) = lock(&slot).take() {
+                    done(status::check(reply.status));
+                }
+            }
+        };
+        let issued = self.inner.shared.request_then(finish, |usr| unsafe {
+            sys::ca_array_put_callback(dbr_type, count, chid, data, Some(on_reply), usr)
+        });
+        if let Err(e) = issued {
+            if let Some(done) = lock(&slot).take() {
+                done(Err(e));
+            }
+        }
     }
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {

@@ -16,7 +16,7 @@ use futures::FutureExt;
 use ophyd_core::{now, Subscription, Value};
 
 use crate::transport::{
-    NativeType, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
+    NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -472,24 +472,23 @@ impl PvChannel for SimChannel {
     }
 
     fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        self.put_then(value, wait_complete, Box::new(move |outcome| drop(sender.send(outcome))));
+        async move { receiver.await.unwrap_or_else(|_| Err(PvError::Other("the IOC dropped the put".into()))) }.boxed()
+    }
+
+    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) {
         let completion = match self.ioc.client_put(&self.pv, &value) {
-            Ok(completion) => completion,
-            Err(e) => return std::future::ready(Err(e)).boxed(),
+            Ok(Some(completion)) => completion,
+            Ok(None) => return done(Ok(())),
+            Err(e) => return done(Err(e)),
         };
-        let Some(completion) = completion else { return std::future::ready(Ok(())).boxed() };
         // The IOC finishes processing whether or not the client waits.
-        let done = tokio::spawn(completion);
         if !wait_complete {
-            return std::future::ready(Ok(())).boxed();
+            tokio::spawn(completion);
+            return done(Ok(()));
         }
-        async move {
-            match done.await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(reason)) => Err(PvError::Refused(reason)),
-                Err(e) => Err(PvError::Other(format!("processing did not finish: {e}"))),
-            }
-        }
-        .boxed()
+        tokio::spawn(async move { done(completion.await.map_err(PvError::Refused)) });
     }
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
