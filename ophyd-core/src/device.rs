@@ -179,25 +179,27 @@ pub(crate) fn lookup<'a>(device: &'a dyn DynDevice, path: &str) -> Result<&'a dy
 }
 
 async fn connect_all(device: String, pending: Vec<PendingConnect<'_>>, timeout: Duration) -> Result<()> {
-    enum Outcome {
-        Connected,
-        Failed(Error),
-        TimedOut(String),
-    }
-    let attempts = pending.into_iter().map(|p| async move {
-        match tokio::time::timeout(timeout, p.future).await {
-            Ok(Ok(())) => Outcome::Connected,
-            Ok(Err(e)) => Outcome::Failed(e),
-            Err(_) => Outcome::TimedOut(p.what),
+    // One timer for the whole tree (not one per PV); each connection
+    // records its own outcome, so on timeout the unfinished ones are known.
+    let outcomes: Vec<std::sync::Mutex<Option<Result<()>>>> =
+        pending.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let mut names = Vec::with_capacity(pending.len());
+    let attempts = pending.into_iter().zip(&outcomes).map(|(p, slot)| {
+        names.push(p.what);
+        async move {
+            let outcome = p.future.await;
+            *crate::status::lock(slot) = Some(outcome);
         }
     });
+    let attempts: Vec<_> = attempts.collect();
+    let _ = tokio::time::timeout(timeout, futures::future::join_all(attempts)).await;
     let mut timed_out = Vec::new();
     let mut errors = Vec::new();
-    for outcome in futures::future::join_all(attempts).await {
-        match outcome {
-            Outcome::Connected => {}
-            Outcome::Failed(e) => errors.push(e),
-            Outcome::TimedOut(pv) => timed_out.push(pv),
+    for (name, slot) in names.into_iter().zip(outcomes) {
+        match slot.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => errors.push(e),
+            None => timed_out.push(name),
         }
     }
     if !timed_out.is_empty() {
