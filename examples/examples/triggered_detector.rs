@@ -108,10 +108,7 @@ async fn run(options: Options) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    examples::runs::init_logging();
     let options = match parse_args() {
         Ok(o) => o,
         Err(message) => {

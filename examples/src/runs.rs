@@ -1,12 +1,14 @@
 //! What the `count` and `scan` example programs share: options, the
 //! transport, the document subscribers, and answering a Ctrl-C pause.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use ophyd_epics::sim::SimIoc;
 use ophyd_epics::Transport;
-use ophyd_run::{JsonLines, LiveTable, ProgressBar, Request, RunControl, RunEngine};
+use ophyd_run::{ExitStatus, JsonLines, LiveTable, ProgressBar, Request, RunControl, RunEngine};
 use tokio::io::AsyncBufReadExt;
 
 /// Options of the run examples.
@@ -108,6 +110,42 @@ async fn answer_pauses(control: RunControl) {
             Ok(Some(_)) => continue,
             // No terminal to ask: wait for Ctrl-C or another control.
             _ => std::future::pending::<()>().await,
+        }
+    }
+}
+
+/// Logs go to standard error, filtered by `RUST_LOG`.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+}
+
+/// The `main` of a run example: parse the options (`--num` defaults to
+/// `num`), run, and exit 0 on success, 130 on abort, 1 on failure, 2 on bad
+/// arguments.
+pub fn main<F, Fut>(usage: &str, num: usize, run: F) -> ExitCode
+where
+    F: FnOnce(RunOptions) -> Fut,
+    Fut: Future<Output = Result<ExitStatus, String>>,
+{
+    init_logging();
+    let options = match parse(std::env::args().skip(1), usage, num) {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(run(options)) {
+        Ok(ExitStatus::Success) => ExitCode::SUCCESS,
+        Ok(ExitStatus::Abort) => ExitCode::from(130),
+        Ok(ExitStatus::Fail) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
         }
     }
 }
