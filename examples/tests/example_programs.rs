@@ -60,3 +60,30 @@ fn triggered_detector_rejects_unknown_arguments_with_usage() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("unknown argument `--frobnicate`") && err.contains("usage:"), "{err}");
 }
+
+#[test]
+fn count_prints_a_live_table_and_writes_every_document_as_a_json_line() {
+    let jsonl = std::env::temp_dir().join(format!("ophyd-rs-count-{}.jsonl", std::process::id()));
+    let out = example("count").args(["--exposure-time", "0.01", "--quiet", "--jsonl"]).arg(&jsonl).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("triggered_detector_reading") && table.contains("count ["), "{table}");
+    let names: Vec<String> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<(String, Json)>(l).unwrap().0)
+        .collect();
+    assert_eq!(names, ["start", "descriptor", "event", "event", "event", "event", "event", "stop"]);
+    std::fs::remove_file(jsonl).ok();
+}
+
+#[test]
+fn scan_moves_the_simulated_motor_through_its_positions() {
+    let out = example("scan").args(["--num", "3", "--exposure-time", "0.01", "--quiet"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    for position in ["0.000", "0.500", "1.000"] {
+        assert!(table.contains(position), "no motor position {position} in:\n{table}");
+    }
+    assert!(table.contains("Success"), "{table}");
+}
