@@ -24,3 +24,32 @@ pub fn event_model_schemas() -> PathBuf {
     assert!(out.status.success(), "event_model is not importable: {}", String::from_utf8_lossy(&out.stderr));
     PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim())
 }
+
+/// A validator of event-model's JSON schema for documents named `name`
+/// (`"start"`, `"descriptor"`, `"event"`, `"stop"`).
+pub fn event_model_validator(name: &str) -> jsonschema::Validator {
+    let file = match name {
+        "start" => "run_start.json",
+        "descriptor" => "event_descriptor.json",
+        "event" => "event.json",
+        "stop" => "run_stop.json",
+        other => panic!("no event-model schema for `{other}` documents"),
+    };
+    let path = event_model_schemas().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    jsonschema::validator_for(&serde_json::from_str(&text).expect("a JSON schema")).expect("a valid schema")
+}
+
+/// Panic, naming the document and every violation, unless each of `docs`
+/// (`(name, document)`) validates against event-model's schemas.
+pub fn assert_valid_documents<'a>(docs: impl IntoIterator<Item = &'a (String, serde_json::Value)>) {
+    let mut validators: Vec<(String, jsonschema::Validator)> = Vec::new();
+    for (name, doc) in docs {
+        if !validators.iter().any(|(n, _)| n == name) {
+            validators.push((name.clone(), event_model_validator(name)));
+        }
+        let validator = &validators.iter().find(|(n, _)| n == name).expect("just added").1;
+        let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path)).collect();
+        assert!(errors.is_empty(), "{name} document invalid: {errors:?}\n{doc:#}");
+    }
+}

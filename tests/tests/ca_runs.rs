@@ -13,6 +13,7 @@ use ophyd_core::prelude::*;
 use ophyd_epics::ca::CaTransport;
 use ophyd_epics::EpicsSignal;
 use ophyd_tests::ioc::{self, Ioc};
+use ophyd_tests::venv;
 use serde_json::Value as Json;
 
 fn example(name: &str) -> PathBuf {
@@ -82,6 +83,7 @@ async fn count_interrupted_twice_with_ctrl_c_aborts_and_leaves_the_ioc_as_it_fou
     assert_eq!(name, "stop");
     assert_eq!(stop["exit_status"], "abort", "{stop}");
     assert!(stop["reason"].as_str().unwrap().contains("Ctrl-C"), "{stop}");
+    venv::assert_valid_documents(docs.iter());
     assert_eq!(enabled.get().await.unwrap(), Enum::Index(0), "unstaged: enabled is back to 0 on the IOC");
     std::fs::remove_dir_all(dir).ok();
 }

@@ -194,18 +194,6 @@ async fn scan_moves_the_motor_and_reads_it_with_the_detectors() {
     assert_eq!(positions, [0.0, 0.5, 1.0]);
 }
 
-fn schema(name: &str) -> jsonschema::Validator {
-    let file = match name {
-        "start" => "run_start.json",
-        "descriptor" => "event_descriptor.json",
-        "event" => "event.json",
-        "stop" => "run_stop.json",
-        other => panic!("no schema for {other}"),
-    };
-    let text = std::fs::read_to_string(venv::event_model_schemas().join(file)).unwrap();
-    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn every_document_validates_against_event_models_schemas() {
     let (ioc, det, motor) = tutorial().await;
@@ -214,15 +202,9 @@ async fn every_document_validates_against_event_models_schemas() {
     re.run(scan(&[&det], &motor, [0.0, 1.0])).await.unwrap();
     ioc.set_put_handler("trigger_with_pc:acquire", |_, _| PutAction::Refuse("detector fault".into()));
     assert!(re.run(count(&[&det], 2, Duration::ZERO)).await.is_err());
-    let validators: Vec<(&str, jsonschema::Validator)> =
-        ["start", "descriptor", "event", "stop"].into_iter().map(|n| (n, schema(n))).collect();
     let docs = docs.lock().unwrap();
     assert_eq!(docs.len(), 5 + 5 + 2);
-    for (name, doc) in docs.iter() {
-        let validator = &validators.iter().find(|(n, _)| n == name).unwrap().1;
-        let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path)).collect();
-        assert!(errors.is_empty(), "{name} document invalid: {errors:?}\n{doc:#}");
-    }
+    venv::assert_valid_documents(docs.iter());
 }
 
 #[tokio::test]
