@@ -32,11 +32,15 @@ impl<'a> StageGuard<'a> {
             if guard.devices.iter().any(|d| std::ptr::addr_eq(*d, *device)) {
                 continue; // listed twice: staged once, as bluesky does
             }
+            // Recorded first: a stage dropped half-way is unstaged by `Drop`.
+            guard.devices.push(*device);
             if let Err(e) = device.stage_dyn().await {
+                if matches!(e, Error::RedundantStaging { .. } | Error::PartiallyStaged { .. }) {
+                    guard.devices.pop(); // staged by someone else: theirs to unstage
+                }
                 let cleanup = guard.unstage().await;
                 return Err(with_cleanup(e, cleanup));
             }
-            guard.devices.push(*device);
         }
         Ok(guard)
     }
@@ -44,8 +48,11 @@ impl<'a> StageGuard<'a> {
     /// Unstage every device in reverse order, attempting all; every failure
     /// is reported.
     pub async fn unstage(mut self) -> Result<()> {
+        let outcome = unstage_all(&self.devices).await;
+        // Disarmed only now: if this future is dropped half-way, `Drop`
+        // unstages again (a no-op for what is already unstaged).
         self.armed = false;
-        unstage_all(&self.devices).await
+        outcome
     }
 }
 

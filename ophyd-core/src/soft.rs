@@ -44,8 +44,13 @@ impl<T: SignalValue> SoftCell<T> {
 
     fn subscribe(self: &Arc<Self>, callback: Callback<T>) -> Subscription {
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (value, ts) = self.snapshot();
-        lock(&self.subscribers).push((id, callback.clone()));
+        // Snapshot and registration under one lock: a put in between is
+        // either in the snapshot or delivered to the new callback.
+        let (value, ts) = {
+            let mut subscribers = lock(&self.subscribers);
+            subscribers.push((id, callback.clone()));
+            self.snapshot()
+        };
         callback(&value, ts);
         let cell = Arc::downgrade(self);
         Subscription::new(move || {

@@ -215,17 +215,18 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
     state.staged = Staged::Partially;
     let mut failure = None;
     for ((path, signal, value), original) in plan.into_iter().zip(originals) {
-        let outcome = signal.set_and_wait_value(value, STAGE_TIMEOUT).await;
-        // A write that may have landed (done, or read back wrong or late) is
-        // put back on unstage; one that was refused or never sent is not.
-        let maybe_written = !matches!(
-            outcome,
-            Err(Error::Put { .. } | Error::NotConnected { .. } | Error::Disconnected { .. } | Error::ValueType { .. })
-        );
-        if maybe_written {
-            state.originals.push((path, original));
-        }
-        if let Err(e) = outcome {
+        // Recorded before the write, so that a stage dropped while the write
+        // is in flight still leaves what unstage needs to put it back.
+        state.originals.push((path, original));
+        if let Err(e) = signal.set_and_wait_value(value, STAGE_TIMEOUT).await {
+            // A write refused or never sent changed nothing: nothing to put back.
+            let never_written = matches!(
+                e,
+                Error::Put { .. } | Error::NotConnected { .. } | Error::Disconnected { .. } | Error::ValueType { .. }
+            );
+            if never_written {
+                state.originals.pop();
+            }
             failure = Some(e);
             break;
         }
@@ -233,12 +234,12 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
     if failure.is_none() {
         for (attr, c) in device.components() {
             if let Some(sub) = c.as_device() {
-                match sub.stage_dyn().await {
-                    Ok(()) => state.children.push(attr),
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
+                // Recorded first: a sub-device whose stage failed or was
+                // dropped half-way is unstaged too (a no-op if it is not staged).
+                state.children.push(attr);
+                if let Err(e) = sub.stage_dyn().await {
+                    failure = Some(e);
+                    break;
                 }
             }
         }

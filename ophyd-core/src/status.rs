@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::error::{Error, Result};
 
 type Callback = Box<dyn FnOnce(&Result<()>) + Send>;
-type ProgressWatcher = Box<dyn Fn(f64, f64) + Send>;
+type ProgressWatcher = Arc<dyn Fn(f64, f64) + Send + Sync>;
 
 struct Inner {
     what: String,
@@ -89,10 +89,10 @@ impl Status {
         F: Future<Output = Result<()>> + Send + 'static,
     {
         let status = Status::new(what);
-        let finisher = status.clone();
+        let finisher = FinishOnDrop(status.clone());
         tokio::spawn(async move {
             let result = future.await;
-            finisher.finish(result);
+            finisher.0.finish(result);
         });
         status
     }
@@ -172,9 +172,12 @@ impl Status {
     /// Report how far the operation has come: `done` out of `total` (a
     /// distance moved out of the distance to move, frames out of frames).
     pub fn report_progress(&self, done: f64, total: f64) {
-        let mut progress = lock(&self.inner.progress);
-        progress.0 = Some((done, total));
-        for watcher in &progress.1 {
+        let watchers = {
+            let mut progress = lock(&self.inner.progress);
+            progress.0 = Some((done, total));
+            progress.1.clone()
+        };
+        for watcher in watchers {
             watcher(done, total);
         }
     }
@@ -186,12 +189,15 @@ impl Status {
 
     /// Call `watcher(done, total)` on every progress report (at once with
     /// the latest, if any). A progress bar hangs off this.
-    pub fn on_progress(&self, watcher: impl Fn(f64, f64) + Send + 'static) {
-        let mut progress = lock(&self.inner.progress);
-        if let Some((done, total)) = progress.0 {
+    pub fn on_progress(&self, watcher: impl Fn(f64, f64) + Send + Sync + 'static) {
+        let latest = {
+            let mut progress = lock(&self.inner.progress);
+            progress.1.push(Arc::new(watcher));
+            progress.0.map(|latest| (latest, progress.1.last().cloned().expect("just pushed")))
+        };
+        if let Some(((done, total), watcher)) = latest {
             watcher(done, total);
         }
-        progress.1.push(Box::new(watcher));
     }
 
     /// Wait until done, at most `timeout`. A timeout is an error naming this
@@ -272,6 +278,17 @@ impl Status {
             });
         }
         all
+    }
+}
+
+/// Finishes its status with [`Error::Cancelled`] if dropped before the
+/// status is done: a task that panicked or whose runtime shut down must not
+/// leave its waiters hanging.
+struct FinishOnDrop(Status);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.0.finish(Err(Error::Cancelled { what: self.0.inner.what.clone() }));
     }
 }
 
@@ -360,6 +377,13 @@ mod tests {
         let s = Status::from_future("op", async { Err(Error::Failed { what: "op".into(), reason: "boom".into() }) });
         assert!(s.clone().await.is_err());
         assert!(!s.success());
+    }
+
+    #[tokio::test]
+    async fn a_status_whose_future_panics_fails_instead_of_hanging() {
+        let s = Status::from_future("op", async { panic!("the operation crashed") });
+        let err = s.wait(Duration::from_secs(5)).await.unwrap_err();
+        assert!(matches!(err, Error::Cancelled { .. }), "{err}");
     }
 
     #[tokio::test]

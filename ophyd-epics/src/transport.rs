@@ -121,6 +121,27 @@ pub type PvCallback = Arc<dyn Fn(&PvReading) + Send + Sync>;
 /// What [`PvChannel::put_then`] calls with the outcome of a write.
 pub type PutDone = Box<dyn FnOnce(Result<(), PvError>) + Send>;
 
+/// Run `future` on a tokio task and hand its outcome to `done`; if the task
+/// never finishes (it panicked, or its runtime shut down), `done` gets an
+/// error instead of never being called.
+pub(crate) fn spawn_then(future: BoxFuture<'static, Result<(), PvError>>, done: PutDone) {
+    struct Once(Option<PutDone>);
+    impl Drop for Once {
+        fn drop(&mut self) {
+            if let Some(done) = self.0.take() {
+                done(Err(PvError::Other("the write's processing was abandoned".into())));
+            }
+        }
+    }
+    let mut once = Once(Some(done));
+    tokio::spawn(async move {
+        let outcome = future.await;
+        if let Some(done) = once.0.take() {
+            done(outcome);
+        }
+    });
+}
+
 /// A way to reach PVs: the simulated IOC, Channel Access.
 pub trait PvTransport: Send + Sync + 'static {
     /// A short description for messages (`"simulated IOC"`, `"Channel Access"`).
@@ -158,8 +179,7 @@ pub trait PvChannel: Send + Sync + 'static {
     /// a callback of their own call `done` from it; the default runs the
     /// put's future on a tokio task.
     fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) {
-        let put = self.put(value, wait_complete);
-        tokio::spawn(async move { done(put.await) });
+        spawn_then(self.put(value, wait_complete), done);
     }
 
     /// Call `callback` on every value change, starting with the current value.

@@ -239,12 +239,16 @@ impl<'r, 'a> Run<'r, 'a> {
 
     async fn stage_all(&mut self) -> Result<()> {
         for d in self.devices.clone() {
+            // Recorded first: a stage dropped half-way is unstaged by `Drop`.
+            self.staged.push(d);
             if let Err(e) = d.stage_dyn().await {
+                if matches!(e, Error::RedundantStaging { .. } | Error::PartiallyStaged { .. }) {
+                    self.staged.pop(); // staged by someone else: theirs to unstage
+                }
                 let errors = self.cleanup(false).await;
                 self.closed = true;
                 return Err(with(e, errors));
             }
-            self.staged.push(d);
         }
         Ok(())
     }
@@ -424,10 +428,13 @@ impl<'r, 'a> Run<'r, 'a> {
                 errors.push(e);
             }
         }
-        while let Some(d) = self.staged.pop() {
+        // Each device leaves the list once its unstage has run, so a cleanup
+        // dropped half-way is finished by `Drop`.
+        while let Some(d) = self.staged.last().copied() {
             if let Err(e) = d.unstage_dyn().await {
                 errors.push(e);
             }
+            self.staged.pop();
         }
         errors
     }
@@ -489,25 +496,30 @@ impl Drop for Run<'_, '_> {
             return;
         }
         let panicking = std::thread::panicking();
-        let errors = std::thread::scope(|s| {
-            s.spawn(|| match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(self.cleanup(false)),
-                Err(e) => vec![Error::Failed { what: "cleanup of a dropped run".into(), reason: e.to_string() }],
+        // Cleanup, and the closing document, run on a helper thread: `Drop`
+        // cannot await, and a subscriber that panics again there (while this
+        // thread unwinds) must not abort the process.
+        let closed = std::thread::scope(|s| {
+            s.spawn(|| {
+                let errors = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt.block_on(self.cleanup(false)),
+                    Err(e) => vec![Error::Failed { what: "cleanup of a dropped run".into(), reason: e.to_string() }],
+                };
+                let (status, mut reason) = if panicking {
+                    (ExitStatus::Fail, "a panic ended the run".to_owned())
+                } else {
+                    (ExitStatus::Abort, "the run was dropped before it finished".to_owned())
+                };
+                for e in &errors {
+                    tracing::error!(error = %e, "cleanup of a dropped run failed");
+                    reason.push_str(&format!("; cleanup failed: {e}"));
+                }
+                self.close(status, reason);
             })
             .join()
-            .unwrap_or_else(|_| {
-                vec![Error::Failed { what: "cleanup of a dropped run".into(), reason: "panicked".into() }]
-            })
         });
-        let (status, mut reason) = if panicking {
-            (ExitStatus::Fail, "a panic ended the run".to_owned())
-        } else {
-            (ExitStatus::Abort, "the run was dropped before it finished".to_owned())
-        };
-        for e in &errors {
-            tracing::error!(error = %e, "cleanup of a dropped run failed");
-            reason.push_str(&format!("; cleanup failed: {e}"));
+        if closed.is_err() {
+            tracing::error!("cleanup of a dropped run panicked");
         }
-        self.close(status, reason);
     }
 }

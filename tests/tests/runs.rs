@@ -432,3 +432,17 @@ async fn devices_listed_twice_or_inside_another_are_staged_once() {
     assert_eq!(parent.det.enabled.get().await.unwrap(), 0);
     assert_eq!(parent.mode.get().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_subscriber_that_panics_again_while_the_run_closes_does_not_abort_the_process() {
+    let (ioc, det, _) = tutorial().await;
+    let (mut re, _docs) = engine();
+    re.subscribe(|name, _| {
+        if name == "event" || name == "stop" {
+            panic!("a subscriber crashed on {name}");
+        }
+    });
+    let joined = tokio::spawn(async move { re.run(count(&[&det], 3, Duration::ZERO)).await.map(|_| ()) }).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(enabled_on_ioc(&ioc), Some(0.0), "cleaned up all the same");
+}

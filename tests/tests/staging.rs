@@ -365,3 +365,64 @@ async fn staged_scope_unstages_earlier_devices_when_a_later_one_fails_to_stage()
     assert_eq!(originals(&ioc), before);
     assert!(!take(&log).is_empty());
 }
+
+/// A device whose second stage_sig is a put-complete write that the IOC
+/// takes 300 ms to process, so stage and unstage can be cut off mid-write.
+#[derive(Device)]
+struct SlowToStage {
+    #[component(suffix = ":a", stage = 1.0)]
+    a: EpicsSignal<f64>,
+    #[component(suffix = ":slow", put_complete, stage = 5.0)]
+    slow: EpicsSignal<f64>,
+}
+
+fn slow_ioc() -> SimIoc {
+    let ioc = SimIoc::new();
+    ioc.add(PvSpec::double("s:a", 10.0)).add(PvSpec::double("s:slow", 50.0).on_put(|_, v| PutAction::Write {
+        value: v.clone(),
+        completion: Some(Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(())
+        })),
+    }));
+    ioc
+}
+
+fn slow_values(ioc: &SimIoc) -> (Option<f64>, Option<f64>) {
+    (ioc.get_f64("s:a"), ioc.get_f64("s:slow"))
+}
+
+#[tokio::test]
+async fn a_stage_cut_off_mid_write_still_lets_unstage_put_everything_back() {
+    let ioc = slow_ioc();
+    let det = SlowToStage::new("s", "det");
+    det.connect(&ioc.transport()).await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_millis(100), det.stage()).await.is_err(), "cut off");
+    assert_eq!(slow_values(&ioc), (Some(1.0), Some(5.0)), "both writes had landed");
+    assert_eq!(staging::staged(&det), staging::Staged::Partially);
+    det.unstage().await.unwrap();
+    assert_eq!(slow_values(&ioc), (Some(10.0), Some(50.0)));
+    assert_eq!(staging::staged(&det), staging::Staged::No);
+}
+
+#[tokio::test]
+async fn a_scope_dropped_while_staging_puts_back_the_device_being_staged() {
+    let ioc = slow_ioc();
+    let det = SlowToStage::new("s", "det");
+    det.connect(&ioc.transport()).await.unwrap();
+    let scope = ophyd_core::staged(&[&det], || async { Ok(()) });
+    assert!(tokio::time::timeout(Duration::from_millis(100), scope).await.is_err(), "cut off while staging");
+    assert_eq!(slow_values(&ioc), (Some(10.0), Some(50.0)), "the drop unstaged it");
+}
+
+#[tokio::test]
+async fn a_scope_dropped_while_unstaging_finishes_the_unstaging() {
+    let ioc = slow_ioc();
+    let det = SlowToStage::new("s", "det");
+    det.connect(&ioc.transport()).await.unwrap();
+    // Staging takes ~300 ms, the body nothing, unstaging ~300 ms: cut off in the unstage.
+    let scope = ophyd_core::staged(&[&det], || async { Ok(()) });
+    assert!(tokio::time::timeout(Duration::from_millis(450), scope).await.is_err(), "cut off while unstaging");
+    assert_eq!(slow_values(&ioc), (Some(10.0), Some(50.0)), "the drop finished the unstage");
+    assert_eq!(staging::staged(&det), staging::Staged::No);
+}

@@ -488,7 +488,7 @@ impl PvChannel for SimChannel {
             tokio::spawn(completion);
             return done(Ok(()));
         }
-        tokio::spawn(async move { done(completion.await.map_err(PvError::Refused)) });
+        crate::transport::spawn_then(async move { completion.await.map_err(PvError::Refused) }.boxed(), done);
     }
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
