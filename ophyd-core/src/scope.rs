@@ -16,7 +16,10 @@ use crate::error::{Error, Result};
 ///
 /// `Drop` cannot await, so it unstages on a helper thread with its own
 /// small runtime and waits for it: the devices are back as they were when
-/// the drop returns, even if the caller's runtime is shutting down.
+/// the drop returns, even if the caller's runtime is shutting down. The
+/// calling thread is blocked meanwhile, so a hand-written `unstage` must not
+/// wait on a task of the caller's runtime (the transports here complete
+/// writes from their own threads or from tasks of the runtime they run on).
 #[must_use = "dropping the guard unstages the devices at once"]
 pub struct StageGuard<'a> {
     devices: Vec<&'a dyn DynDevice>,
