@@ -211,13 +211,6 @@ pub enum Error {
         what: String,
     },
 
-    /// User code panicked inside a staged scope; the devices were unstaged.
-    #[error("panic inside the staged scope: {message}")]
-    Panicked {
-        /// The panic message.
-        message: String,
-    },
-
     /// Several errors happened together (cleanup after a failure, say).
     #[error("{}", List(.0))]
     Many(Vec<Error>),
@@ -243,7 +236,6 @@ impl Error {
             Error::Unstage { .. } => "UnstageError",
             Error::Failed { .. } => "StatusFailed",
             Error::Cancelled { .. } => "Cancelled",
-            Error::Panicked { .. } => "Panicked",
             Error::Many(_) => "ExceptionBundle",
         }
     }

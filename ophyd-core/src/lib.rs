@@ -82,7 +82,8 @@ pub mod __private {
 
     /// A component as its object-safe view. Generated code reaches every
     /// field through `Component`-bounded calls spanned at the field's type,
-    /// so a field that is not a component is reported once, there.
+    /// so a field that is not a component is reported there, with
+    /// `Component`'s message.
     pub fn as_dyn<C: crate::Component>(component: &C) -> &dyn crate::DynComponent {
         component
     }
@@ -96,10 +97,4 @@ pub mod __private {
     pub fn assert_suffix_optional<C: crate::component::SuffixOptional>() {}
     pub use futures::future::BoxFuture;
     pub use futures::FutureExt;
-    pub use std::boxed::Box;
-    pub use std::option::Option;
-    pub use std::result::Result;
-    pub use std::string::String;
-    pub use std::sync::Arc;
-    pub use std::vec::Vec;
 }
