@@ -54,9 +54,11 @@ impl<T> DataMap<T> {
         }
     }
 
-    /// Append an entry whose key is known to be new (component names are
-    /// unique within a device tree, so reads take this path).
-    pub(crate) fn push(&mut self, key: Arc<str>, value: T) {
+    /// Append an entry whose key is known to be new: a signal adding its
+    /// own reading (component names are unique within a device tree). The
+    /// read path takes this, not [`DataMap::insert`]'s search.
+    pub fn push(&mut self, key: Arc<str>, value: T) {
+        debug_assert!(!self.contains_key(&key), "data key `{key}` added twice");
         self.entries.push((key, value));
     }
 

@@ -206,7 +206,7 @@ impl<T: EpicsValue> PvCore<T> {
 
     async fn read_into(&self, out: &mut DataMap<Reading>) -> Result<()> {
         let r = self.reading().await?;
-        out.insert(
+        out.push(
             self.meta.key().clone(),
             Reading { value: r.value, timestamp: r.timestamp, alarm_severity: Some(r.severity) },
         );
@@ -227,7 +227,7 @@ impl<T: EpicsValue> PvCore<T> {
             enum_strs: m.enum_strs,
             ..DataKey::new(self.source.clone(), T::DTYPE, shape)
         };
-        out.insert(self.meta.key().clone(), key);
+        out.push(self.meta.key().clone(), key);
         Ok(())
     }
 
