@@ -25,7 +25,7 @@ Counts the staging tutorial's detector N times (default 5).
   --quiet        no progress bar";
 
 async fn run(options: RunOptions) -> Result<ExitStatus, String> {
-    let transport = runs::transport(&options)?;
+    let transport = runs::transport(options.ca.as_deref())?;
     let prefix = options.ca.clone().unwrap_or_else(|| TUTORIAL_PREFIX.to_owned());
     let det = TriggeredDetector::new(&prefix, TUTORIAL_NAME);
     det.connect(&transport).await.map_err(|e| e.to_string())?;

@@ -21,7 +21,7 @@ Scans a motor from 0 to 1 in N points (default 5), reading the staging
 tutorial's detector at each.";
 
 async fn run(options: RunOptions) -> Result<ExitStatus, String> {
-    let transport = runs::transport(&options)?;
+    let transport = runs::transport(options.ca.as_deref())?;
     let prefix = options.ca.clone().unwrap_or_else(|| TUTORIAL_PREFIX.to_owned());
     let motor_pv = match (&options.ca, &options.motor) {
         (_, Some(pv)) => pv.clone(),

@@ -8,10 +8,8 @@
 
 use std::process::ExitCode;
 
-use examples::{session, TriggeredDetector, TUTORIAL_NAME, TUTORIAL_PREFIX};
+use examples::{runs, session, TriggeredDetector, TUTORIAL_NAME, TUTORIAL_PREFIX};
 use ophyd_core::prelude::*;
-use ophyd_epics::sim::SimIoc;
-use ophyd_epics::Transport;
 
 struct Options {
     json: bool,
@@ -48,26 +46,9 @@ fn parse_args() -> Result<Options, String> {
     Ok(options)
 }
 
-fn transport(options: &Options) -> Result<(Transport, String), String> {
-    match &options.ca {
-        None => Ok((SimIoc::trigger_with_pc(&format!("{TUTORIAL_PREFIX}:")).transport(), TUTORIAL_PREFIX.to_owned())),
-        Some(prefix) => ca_transport(prefix),
-    }
-}
-
-#[cfg(feature = "ca")]
-fn ca_transport(prefix: &str) -> Result<(Transport, String), String> {
-    let transport = ophyd_epics::ca::CaTransport::new().map_err(|e| format!("cannot start Channel Access: {e}"))?;
-    Ok((Transport::new(transport), prefix.to_owned()))
-}
-
-#[cfg(not(feature = "ca"))]
-fn ca_transport(_: &str) -> Result<(Transport, String), String> {
-    Err("this build has no Channel Access: build with `--features ca` (see the README)".into())
-}
-
 async fn run(options: Options) -> Result<(), String> {
-    let (transport, prefix) = transport(&options)?;
+    let transport = runs::transport(options.ca.as_deref())?;
+    let prefix = options.ca.clone().unwrap_or_else(|| TUTORIAL_PREFIX.to_owned());
     let det = TriggeredDetector::new(&prefix, TUTORIAL_NAME);
     if !options.json {
         println!("TriggeredDetector('{prefix}', name='{TUTORIAL_NAME}') over {}", transport.describe());
@@ -108,7 +89,7 @@ async fn run(options: Options) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    examples::runs::init_logging();
+    runs::init_logging();
     let options = match parse_args() {
         Ok(o) => o,
         Err(message) => {

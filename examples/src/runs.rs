@@ -55,9 +55,10 @@ pub fn parse(args: impl IntoIterator<Item = String>, usage: &str, num: usize) ->
 }
 
 /// The transport: the simulated IOC (with the tutorial's detector at
-/// `trigger_with_pc:` and a motor `sim:m1`), or Channel Access.
-pub fn transport(options: &RunOptions) -> Result<Transport, String> {
-    match &options.ca {
+/// `trigger_with_pc:` and a motor `sim:m1`), or, given an IOC prefix,
+/// Channel Access.
+pub fn transport(ca: Option<&str>) -> Result<Transport, String> {
+    match ca {
         None => {
             let ioc = SimIoc::trigger_with_pc("trigger_with_pc:");
             ioc.add_motor("sim:m1", 0.0);
