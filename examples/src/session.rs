@@ -65,7 +65,9 @@ async fn enabled_index(enabled: &EpicsSignal<Enum>) -> Result<u16> {
     Ok(value.index().expect("a PV read gives an index"))
 }
 
-fn fields_of(readings: &DataMap<Reading>) -> BTreeMap<String, Vec<String>> {
+/// For each key of `readings`, the fields of its reading as serialized,
+/// sorted (the reference output's `read_fields`).
+pub fn read_fields(readings: &DataMap<Reading>) -> BTreeMap<String, Vec<String>> {
     readings
         .iter()
         .map(|(k, r)| {
@@ -142,7 +144,7 @@ where
         enabled_after_stage,
         stage_twice,
         read_keys: read.keys().map(str::to_owned).collect(),
-        read_fields: fields_of(&read),
+        read_fields: read_fields(&read),
         describe: det.describe().await?,
         read_configuration_keys: read_configuration.keys().map(str::to_owned).collect(),
         describe_configuration: det.describe_configuration().await?,

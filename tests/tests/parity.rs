@@ -63,20 +63,9 @@ fn python_ophyd(kind: &str, prefix: &str) -> Json {
 async fn ours<D: Device>(device: &D) -> Json {
     let read = device.read().await.unwrap();
     let cfg = device.read_configuration().await.unwrap();
-    let fields = |m: &ophyd_core::DataMap<ophyd_core::Reading>| -> Json {
-        m.iter()
-            .map(|(k, r)| {
-                let mut f: Vec<String> =
-                    serde_json::to_value(r).unwrap().as_object().unwrap().keys().cloned().collect();
-                f.sort();
-                (k.to_owned(), json!(f))
-            })
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    };
     json!({
         "read_keys": read.keys().collect::<Vec<_>>(),
-        "read_fields": fields(&read),
+        "read_fields": session::read_fields(&read),
         "describe": device.describe().await.unwrap(),
         "read_configuration_keys": cfg.keys().collect::<Vec<_>>(),
         "describe_configuration": device.describe_configuration().await.unwrap(),
