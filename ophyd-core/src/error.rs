@@ -69,6 +69,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A write refused before anything was sent: the value does not fit the
+    /// PV, or the client knows it may not write. The PV was not changed.
+    #[error("put of {value} to `{signal}` ({pv}) was refused before it was sent: {reason}")]
+    NotSent {
+        /// The signal's name.
+        signal: String,
+        /// Where the value lives.
+        pv: String,
+        /// The value that was to be written.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+
     /// A read failed.
     #[error("reading `{signal}` ({pv}) failed: {reason}")]
     Get {
@@ -224,7 +238,7 @@ impl Error {
             Error::RedundantStaging { .. } | Error::PartiallyStaged { .. } => "RedundantStaging",
             Error::Timeout { .. } => "Timeout",
             Error::SetAndWait { .. } => "SetAndWaitTimeout",
-            Error::Put { .. } => "PutError",
+            Error::Put { .. } | Error::NotSent { .. } => "PutError",
             Error::Get { .. } => "GetError",
             Error::NotConnected { .. } | Error::Disconnected { .. } => "DisconnectedError",
             Error::ConnectTimeout { .. } => "ConnectTimeout",

@@ -141,10 +141,19 @@ impl Status {
             let callbacks = std::mem::take(&mut *lock(&self.inner.callbacks));
             let outcome = self.inner.result.borrow().clone().expect("just set");
             for cb in callbacks {
-                cb(&outcome);
+                self.run_callback(cb, &outcome);
             }
         }
         first
+    }
+
+    /// Run one callback; one that panics is logged and does not keep the
+    /// others (a `Status::all` waiting on this one, say) from running.
+    fn run_callback(&self, callback: Callback, outcome: &Result<()>) {
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(outcome)));
+        if ran.is_err() {
+            tracing::error!(status = %self.inner.what, "a callback of the status panicked");
+        }
     }
 
     /// A callback that finishes this status: the Rust form of ophyd's
@@ -163,7 +172,7 @@ impl Status {
         match outcome {
             Some(outcome) => {
                 drop(callbacks);
-                callback(&outcome);
+                self.run_callback(Box::new(callback), &outcome);
             }
             None => callbacks.push(Box::new(callback)),
         }
@@ -218,15 +227,46 @@ impl Status {
     /// Fail this status with a timeout error if it is not done within
     /// `timeout`. Returns the same status, for chaining.
     pub fn with_timeout(self, timeout: Duration) -> Status {
-        if !self.done() {
-            let status = self.clone();
-            tokio::spawn(async move {
-                if tokio::time::timeout(timeout, status.wait_forever()).await.is_err() {
-                    status.set_exception(Error::Timeout { what: status.inner.what.clone(), after: timeout });
-                }
-            });
-        }
+        self.fail_after(timeout);
         self
+    }
+
+    /// Fail this status with a timeout error naming it if it is not done
+    /// within `timeout` (timed on the current tokio runtime, or on a thread
+    /// of its own outside one).
+    pub fn fail_after(&self, timeout: Duration) {
+        if self.done() {
+            return;
+        }
+        let status = self.clone();
+        let expire = move || {
+            status.set_exception(Error::Timeout { what: status.inner.what.clone(), after: timeout });
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let status = self.clone();
+                runtime.spawn(async move {
+                    if tokio::time::timeout(timeout, status.wait_forever()).await.is_err() {
+                        expire();
+                    }
+                });
+            }
+            Err(_) => {
+                let status = self.clone();
+                std::thread::spawn(move || {
+                    let mut rx = status.inner.result.subscribe();
+                    let deadline = std::time::Instant::now() + timeout;
+                    while rx.borrow_and_update().is_none() {
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        if left.is_zero() {
+                            expire();
+                            return;
+                        }
+                        std::thread::sleep(left.min(Duration::from_millis(50)));
+                    }
+                });
+            }
+        }
     }
 
     /// A status that finishes `settle` after this one does, with its

@@ -2,7 +2,9 @@
 //! read-back PV) and [`EpicsSignalRO`] (read-only: no write methods at all).
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use ophyd_core::{
     ComponentSpec, ConnectCtx, DataKey, DataMap, Dtype, Error, PendingConnect, Reading, Result, SignalMeta, Status,
@@ -48,6 +50,19 @@ fn store<V>(slot: &Slot<V>, value: Option<V>) {
     *slot.write().unwrap_or_else(|p| p.into_inner()) = value;
 }
 
+/// How long a put-complete write may take by default before its Status
+/// fails with a timeout naming the PV (a put-callback the IOC never
+/// completes must not hang a run). Change it per signal with
+/// [`EpicsSignal::set_completion_timeout`], or per write with
+/// [`EpicsSignal::set_with_timeout`].
+pub const DEFAULT_COMPLETION_TIMEOUT: Duration = Duration::from_secs(60);
+
+const NO_TIMEOUT: u64 = u64::MAX;
+
+fn millis(timeout: Option<Duration>) -> u64 {
+    timeout.map_or(NO_TIMEOUT, |t| u64::try_from(t.as_millis()).unwrap_or(NO_TIMEOUT - 1))
+}
+
 /// What every EPICS signal has: names, PVs, and, once connected, channels.
 /// The control metadata (units, limits, enum strings) is read on first
 /// need, not at connect: connecting stays one round trip per PV.
@@ -58,6 +73,9 @@ struct PvCore<T> {
     source: String,
     put_complete: bool,
     tolerance: Option<Tolerance>,
+    /// How long a put-complete write may take, in milliseconds
+    /// ([`NO_TIMEOUT`]: forever).
+    completion_timeout_ms: AtomicU64,
     read: Slot<Arc<dyn PvChannel>>,
     write: Slot<Arc<dyn PvChannel>>,
     metadata: Arc<Slot<PvMetadata>>,
@@ -73,6 +91,7 @@ impl<T: EpicsValue> PvCore<T> {
             write_pv,
             put_complete,
             tolerance: None,
+            completion_timeout_ms: AtomicU64::new(millis(Some(DEFAULT_COMPLETION_TIMEOUT))),
             read: RwLock::new(None),
             write: RwLock::new(None),
             metadata: Arc::new(RwLock::new(None)),
@@ -247,7 +266,7 @@ impl<T: EpicsValue> PvCore<T> {
     async fn normalize(&self, value: T) -> Result<T> {
         let ophyd_core::Value::String(label) = value.to_value() else { return Ok(value) };
         let Some(strings) = self.metadata().await?.enum_strs else { return Ok(value) };
-        let index = strings.iter().position(|s| *s == label).ok_or_else(|| Error::Put {
+        let index = strings.iter().position(|s| *s == label).ok_or_else(|| Error::NotSent {
             signal: self.name(),
             pv: self.write_pv.clone(),
             value: format!("{label:?}"),
@@ -274,53 +293,148 @@ impl<T: EpicsValue> PvCore<T> {
     /// An enum label is checked against the enum strings and written as
     /// its index, so an unknown label is an error here (a plain put the IOC
     /// refuses later could not be reported).
-    fn set(&self, value: T) -> Status {
+    fn set(&self, value: T, completion_timeout: Option<Duration>) -> Status {
         let value = value.to_value();
-        let what = format!("put of {value} to {}", self.meta.name());
+        let write = Write {
+            signal: self.name(),
+            pv: self.write_pv.clone(),
+            put_complete: self.put_complete,
+            completion_timeout,
+        };
+        let status = Status::new(format!("put of {value} to `{}` ({})", write.signal, write.pv));
         let channel = match self.write_channel() {
             Ok(c) => c,
-            Err(e) => return Status::failed(what, e),
-        };
-        let (signal, pv, put_complete) = (self.name(), self.write_pv.clone(), self.put_complete);
-        let put_error = move |value: &ophyd_core::Value, e: PvError| match e {
-            PvError::Disconnected => Error::Disconnected { signal: signal.clone(), pv: pv.clone() },
-            e => Error::Put { signal: signal.clone(), pv: pv.clone(), value: value.to_string(), reason: e.to_string() },
+            Err(e) => {
+                status.set_exception(e);
+                return status;
+            }
         };
         let label = match &value {
             ophyd_core::Value::String(label) if channel.info().native == NativeType::Enum => label.clone(),
             _ => {
                 // Issued now, so writes happen in the order they were asked
                 // for; the transport finishes the status when it is done.
-                let status = Status::new(what);
-                let finisher = status.clone();
-                channel.put_then(
-                    value.clone(),
-                    put_complete,
-                    Box::new(move |outcome| {
-                        finisher.finish(outcome.map_err(|e| put_error(&value, e)));
-                    }),
-                );
+                write.issue(&*channel, value, &status);
                 return status;
             }
         };
         let cached = load(&self.metadata);
         let (slot, read) = (self.metadata.clone(), self.read_channel());
+        let what = status.what().to_owned();
         Status::from_future(what, async move {
             let m = match cached {
                 Some(m) => m,
                 None => {
-                    let m = read?.metadata().await.map_err(|e| put_error(&value, e))?;
+                    let m = read?.metadata().await.map_err(|e| write.error(&value, e, false))?;
                     store(&slot, Some(m.clone()));
                     m
                 }
             };
             let strings = m.enum_strs.unwrap_or_default();
             let index = strings.iter().position(|s| *s == label).ok_or_else(|| {
-                put_error(&value, PvError::BadValue(format!("not one of the PV's enum strings {strings:?}")))
+                write.error(&value, PvError::BadValue(format!("not one of the PV's enum strings {strings:?}")), false)
             })?;
-            let index = ophyd_core::Value::Int(index as i64);
-            channel.put(index.clone(), put_complete).await.map_err(|e| put_error(&index, e))
+            write.issue(&*channel, ophyd_core::Value::Int(index as i64), &status);
+            status.await
         })
+    }
+}
+
+/// One write of a signal: who it is for, and how to report its outcome.
+#[derive(Clone)]
+struct Write {
+    signal: String,
+    pv: String,
+    put_complete: bool,
+    completion_timeout: Option<Duration>,
+}
+
+impl Write {
+    /// The error for a transport failure; `sent` says whether the request
+    /// had left the client (then the IOC may have taken the value).
+    fn error(&self, value: &ophyd_core::Value, e: PvError, sent: bool) -> Error {
+        let (signal, pv) = (self.signal.clone(), self.pv.clone());
+        match e {
+            PvError::Disconnected => Error::Disconnected { signal, pv },
+            e if sent => Error::Put { signal, pv, value: value.to_string(), reason: e.to_string() },
+            e => Error::NotSent { signal, pv, value: value.to_string(), reason: e.to_string() },
+        }
+    }
+
+    /// Issue the write and finish `status` with its outcome: at once if it
+    /// cannot be sent, when the transport reports back otherwise, with an
+    /// error if the transport drops the write without reporting (its
+    /// channel was closed), and, for a put-complete write, with a timeout
+    /// error if the IOC does not complete it in time.
+    fn issue(self, channel: &dyn PvChannel, value: ophyd_core::Value, status: &Status) {
+        let abandoned = Arc::new(Abandoned {
+            status: status.clone(),
+            error: self.error(
+                &value,
+                PvError::Other("the write was abandoned before the IOC replied (its channel was closed)".into()),
+                true,
+            ),
+            issued: AtomicU8::new(ISSUING),
+        });
+        let finisher = status.clone();
+        let report = self.clone();
+        let sent = value.clone();
+        let guard = AbandonGuard(abandoned.clone());
+        let done = Box::new(move |outcome: std::result::Result<(), PvError>| {
+            finisher.finish(outcome.map_err(|e| report.error(&sent, e, true)));
+            drop(guard);
+        });
+        match channel.put_then(value.clone(), self.put_complete, done) {
+            Err(e) => {
+                abandoned.issued.store(REFUSED, Ordering::SeqCst);
+                status.set_exception(self.error(&value, e, false));
+            }
+            Ok(()) => {
+                // `done` dropped while the write was being issued: abandoned.
+                if abandoned.issued.swap(ISSUED, Ordering::SeqCst) == DROPPED {
+                    abandoned.fail();
+                }
+                if let (true, Some(after)) = (self.put_complete, self.completion_timeout) {
+                    status.fail_after(after);
+                }
+            }
+        }
+    }
+}
+
+const ISSUING: u8 = 0;
+const ISSUED: u8 = 1;
+const REFUSED: u8 = 2;
+const DROPPED: u8 = 3;
+
+/// A write's status and the error it gets if the transport drops the
+/// write's completion callback uncalled (its channel was closed).
+struct Abandoned {
+    status: Status,
+    error: Error,
+    issued: AtomicU8,
+}
+
+impl Abandoned {
+    fn fail(&self) {
+        if !self.status.done() {
+            self.status.set_exception(self.error.clone());
+        }
+    }
+}
+
+/// Lives in the completion callback: its drop with the status not done
+/// means the transport abandoned the write.
+struct AbandonGuard(Arc<Abandoned>);
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        match self.0.issued.compare_exchange(ISSUING, DROPPED, Ordering::SeqCst, Ordering::SeqCst) {
+            // Refused before sending: the caller reports that.
+            Ok(_) => {}
+            Err(REFUSED) => {}
+            Err(_) => self.0.fail(),
+        }
     }
 }
 
@@ -483,6 +597,34 @@ impl<T: EpicsValue, L: PvLayout> EpicsSignal<T, L> {
     pub fn put_complete(&self) -> bool {
         self.core.put_complete
     }
+
+    /// How long a put-complete write may take before its Status fails with
+    /// a timeout ([`DEFAULT_COMPLETION_TIMEOUT`] unless changed; `None`:
+    /// forever).
+    pub fn completion_timeout(&self) -> Option<Duration> {
+        match self.core.completion_timeout_ms.load(Ordering::Relaxed) {
+            NO_TIMEOUT => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// Change how long put-complete writes may take (`None`: forever).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let acquire = ophyd_epics::EpicsSignal::<f64>::new("det:acquire", "acquire").with_put_complete(true);
+    /// acquire.set_completion_timeout(Some(Duration::from_secs(600))); // long exposures
+    /// assert_eq!(acquire.completion_timeout(), Some(Duration::from_secs(600)));
+    /// ```
+    pub fn set_completion_timeout(&self, timeout: Option<Duration>) {
+        self.core.completion_timeout_ms.store(millis(timeout), Ordering::Relaxed);
+    }
+
+    /// Start writing `value`, with a completion timeout for this write alone
+    /// (see [`EpicsSignal::set_completion_timeout`]).
+    pub fn set_with_timeout(&self, value: impl Into<T>, timeout: Option<Duration>) -> Status {
+        self.core.set(value.into(), timeout)
+    }
 }
 
 pv_signal!([T: EpicsValue, L: PvLayout] EpicsSignal<T, L>);
@@ -490,7 +632,7 @@ ophyd_core::impl_signal_component!([T: EpicsValue, L: PvLayout] EpicsSignal<T, L
 
 impl<T: EpicsValue, L: PvLayout> ophyd_core::Writable for EpicsSignal<T, L> {
     fn set(&self, value: impl Into<T>) -> Status {
-        self.core.set(value.into())
+        self.core.set(value.into(), self.completion_timeout())
     }
 
     fn tolerance(&self) -> impl std::future::Future<Output = Tolerance> + Send {

@@ -169,17 +169,45 @@ pub trait PvChannel: Send + Sync + 'static {
     /// Read the control metadata.
     fn metadata(&self) -> BoxFuture<'static, Result<PvMetadata, PvError>>;
 
-    /// Write `value`. The write is issued before this returns; the future
-    /// resolves when it is done — with `wait_complete`, when the server
-    /// reports that processing finished (EPICS put-callback).
-    fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>>;
+    /// Check, without writing, that `value` could be written to this PV as
+    /// it is now: the checks [`PvChannel::put_then`] makes before sending.
+    /// Staging checks every value it will write (the staged ones and the
+    /// originals it must put back) before it changes anything.
+    fn check_put(&self, value: &Value) -> Result<(), PvError> {
+        let _ = value;
+        Ok(())
+    }
 
-    /// Write `value` and call `done` with the outcome when the write is
-    /// done (as [`PvChannel::put`]). Transports that learn of completion on
-    /// a callback of their own call `done` from it; the default runs the
-    /// put's future on a tokio task.
-    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) {
-        spawn_then(self.put(value, wait_complete), done);
+    /// Write `value`, calling `done` with the outcome once the write is done
+    /// — with `wait_complete`, when the server reports that processing
+    /// finished (EPICS put-callback).
+    ///
+    /// Returns `Err`, and never calls `done`, when the write could not be
+    /// issued: nothing left the client (the channel is down, the value does
+    /// not encode for the PV, the client knows it has no write access).
+    /// Otherwise the write has been issued, and the server may have taken
+    /// the value even if `done` later reports an error (a connection lost
+    /// before the reply, processing that failed after storing it). A
+    /// transport that drops `done` without calling it (its channel closed)
+    /// leaves the outcome unknown; callers treat that as a failure.
+    ///
+    /// Transports that learn of completion on a callback of their own call
+    /// `done` from it, so no task sits between the server and the caller.
+    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) -> Result<(), PvError>;
+
+    /// [`PvChannel::put_then`] as a future: the write is issued before this
+    /// returns, and the future resolves with its outcome.
+    fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        if let Err(e) = self.put_then(value, wait_complete, Box::new(move |outcome| drop(sender.send(outcome)))) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        let pv = self.pv().to_owned();
+        Box::pin(async move {
+            receiver.await.unwrap_or_else(|_| {
+                Err(PvError::Other(format!("the write to {pv} was abandoned before the IOC replied")))
+            })
+        })
     }
 
     /// Call `callback` on every value change, starting with the current value.

@@ -329,18 +329,20 @@ async fn a_pending_put_completion_does_not_hold_up_reads_of_the_same_pv() {
 }
 
 #[tokio::test]
-async fn a_put_without_write_access_is_refused_with_the_iocs_reason() {
+async fn a_put_without_write_access_is_refused_before_it_is_sent() {
     let ioc = Ioc::soft();
     for put_complete in [false, true] {
         let readonly = EpicsSignal::<f64>::new(&ioc.pv("readonly"), "readonly").with_put_complete(put_complete);
         readonly.connect(&transport()).await.unwrap();
         let start = Instant::now();
         match readonly.put(5.0).await.unwrap_err() {
-            Error::Put { pv, reason, .. } => {
+            // libca knows the access rights: nothing is sent, so staging
+            // knows the PV kept its value.
+            Error::NotSent { pv, reason, .. } => {
                 assert_eq!(pv, ioc.pv("readonly"));
                 assert_eq!(reason, "Write access denied");
             }
-            other => panic!("expected a refused put, got {other}"),
+            other => panic!("expected a put refused before sending, got {other}"),
         }
         assert!(start.elapsed() < Duration::from_millis(200), "refused at once");
         assert_eq!(readonly.get().await.unwrap(), 3.25);

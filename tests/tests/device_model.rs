@@ -221,13 +221,13 @@ async fn strings_and_arrays_round_trip() {
 }
 
 #[tokio::test]
-async fn a_put_to_a_read_only_pv_is_refused_with_the_iocs_reason() {
+async fn a_put_to_a_read_only_pv_is_refused_before_it_is_sent() {
     let ioc = detector_ioc();
     let count = EpicsSignal::<i32>::new("XF:det:Count", "count");
     count.connect(&ioc.transport()).await.unwrap();
     let err = count.put(3).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Put { pv, reason, .. } if pv == "XF:det:Count" && reason == "no write access"),
+        matches!(&err, Error::NotSent { pv, reason, .. } if pv == "XF:det:Count" && reason == "no write access"),
         "{err:?}"
     );
 }

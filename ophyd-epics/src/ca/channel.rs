@@ -283,30 +283,20 @@ impl PvChannel for CaChannel {
         }
     }
 
-    fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>> {
-        let (sender, receiver) = oneshot::channel();
-        self.put_then(value, wait_complete, Box::new(move |outcome| drop(sender.send(outcome))));
-        awaiting(Ok(receiver), &self.inner.shared.name)
-    }
-
     /// The put-callback finishes `done` straight from libca's callback
-    /// thread: no task in between.
-    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) {
-        let payload = self.inner.native().and_then(|info| {
-            let payload = dbr::encode(&value, info.native)?;
-            if payload.count() > info.count {
-                return Err(PvError::BadValue(format!(
-                    "{} elements do not fit: the PV holds at most {}",
-                    payload.count(),
-                    info.count
-                )));
-            }
-            Ok(payload)
-        });
-        let payload = match payload {
-            Ok(payload) => payload,
-            Err(e) => return done(Err(e)),
-        };
+    /// thread: no task in between. Everything checked before libca sends
+    /// the request (connection, encoding, element count, libca's own checks
+    /// such as write access) is an `Err` here: nothing was sent.
+    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) -> Result<(), PvError> {
+        let info = self.inner.native()?;
+        let payload = dbr::encode(&value, info.native)?;
+        if payload.count() > info.count {
+            return Err(PvError::BadValue(format!(
+                "{} elements do not fit: the PV holds at most {}",
+                payload.count(),
+                info.count
+            )));
+        }
         let (chid, dbr_type, count, data) =
             (self.inner.chid, payload.dbr_type(), payload.count() as _, payload.as_ptr());
         if !wait_complete {
@@ -318,27 +308,14 @@ impl PvChannel for CaChannel {
                 }
                 status
             });
-            return done(status::check(written));
+            status::check(written)?;
+            done(Ok(()));
+            return Ok(());
         }
-        // `done` goes to the reply if the request is issued, and is used here
-        // only if it is not: the slot hands it to exactly one of them.
-        let slot = Arc::new(Mutex::new(Some(done)));
-        let finish = {
-            let slot = slot.clone();
-            move |reply: &Reply| {
-                if let Some(done) = lock(&slot).take() {
-                    done(status::check(reply.status));
-                }
-            }
-        };
-        let issued = self.inner.shared.request_then(finish, |usr| unsafe {
-            sys::ca_array_put_callback(dbr_type, count, chid, data, Some(on_reply), usr)
-        });
-        if let Err(e) = issued {
-            if let Some(done) = lock(&slot).take() {
-                done(Err(e));
-            }
-        }
+        self.inner.shared.request_then(
+            move |reply: &Reply| done(status::check(reply.status)),
+            |usr| unsafe { sys::ca_array_put_callback(dbr_type, count, chid, data, Some(on_reply), usr) },
+        )
     }
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {

@@ -189,6 +189,18 @@ impl SimPv {
         }
     }
 
+    /// What a client's write of `value` would store, or why it would not
+    /// get through: the checks a CA client makes before sending.
+    fn check_put(&self, value: &Value) -> Result<Value, PvError> {
+        if !self.connected.load(Ordering::SeqCst) {
+            return Err(PvError::Disconnected);
+        }
+        if !self.writable.load(Ordering::SeqCst) {
+            return Err(PvError::Refused("no write access".into()));
+        }
+        self.convert(value).map_err(PvError::BadValue)
+    }
+
     /// Convert a client's value to this PV's type, as an IOC does on a put.
     fn convert(&self, value: &Value) -> Result<Value, String> {
         let native = self.info.native;
@@ -374,33 +386,36 @@ impl SimIoc {
         *lock(&self.expect_pv(pv).on_put) = Some(Arc::new(handler));
     }
 
-    /// A client write, as a CA put would arrive: access check, conversion,
-    /// put handler, store. Returns the completion future.
-    fn client_put(
-        &self,
-        pv: &Arc<SimPv>,
-        value: &Value,
-    ) -> Result<Option<BoxFuture<'static, Result<(), String>>>, PvError> {
-        if !pv.connected.load(Ordering::SeqCst) {
-            return Err(PvError::Disconnected);
-        }
-        if !pv.writable.load(Ordering::SeqCst) {
-            return Err(PvError::Refused("no write access".into()));
-        }
-        let converted = pv.convert(value).map_err(PvError::BadValue)?;
+    /// A client write, as a CA put would arrive. `Err` when it is refused
+    /// before it reaches the IOC, as Channel Access's client refuses it
+    /// (disconnected, no write access, a value that does not convert);
+    /// otherwise what the IOC did with it.
+    fn client_put(&self, pv: &Arc<SimPv>, value: &Value) -> Result<Delivered, PvError> {
+        let converted = pv.check_put(value)?;
         let handler = lock(&pv.on_put).clone();
         let action = match handler {
             Some(h) => h(self, &converted),
             None => PutAction::accept(&converted),
         };
-        match action {
-            PutAction::Refuse(reason) => Err(PvError::Refused(reason)),
+        Ok(match action {
+            PutAction::Refuse(reason) => Delivered::Done(Err(PvError::Refused(reason))),
             PutAction::Write { value, completion } => {
                 pv.store(value, 0);
-                Ok(completion)
+                match completion {
+                    Some(completion) => Delivered::Processing(completion),
+                    None => Delivered::Done(Ok(())),
+                }
             }
-        }
+        })
     }
+}
+
+/// What the simulated IOC did with a write that reached it.
+enum Delivered {
+    /// Done: taken, or refused by the IOC.
+    Done(Result<(), PvError>),
+    /// Taken; processing goes on until this resolves.
+    Processing(BoxFuture<'static, Result<(), String>>),
 }
 
 struct SimTransport {
@@ -471,24 +486,26 @@ impl PvChannel for SimChannel {
         std::future::ready(outcome).boxed()
     }
 
-    fn put(&self, value: Value, wait_complete: bool) -> BoxFuture<'static, Result<(), PvError>> {
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        self.put_then(value, wait_complete, Box::new(move |outcome| drop(sender.send(outcome))));
-        async move { receiver.await.unwrap_or_else(|_| Err(PvError::Other("the IOC dropped the put".into()))) }.boxed()
+    fn check_put(&self, value: &Value) -> Result<(), PvError> {
+        self.pv.check_put(value).map(drop)
     }
 
-    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) {
-        let completion = match self.ioc.client_put(&self.pv, &value) {
-            Ok(Some(completion)) => completion,
-            Ok(None) => return done(Ok(())),
-            Err(e) => return done(Err(e)),
+    fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) -> Result<(), PvError> {
+        let completion = match self.ioc.client_put(&self.pv, &value)? {
+            Delivered::Done(outcome) => {
+                done(outcome);
+                return Ok(());
+            }
+            Delivered::Processing(completion) => completion,
         };
         // The IOC finishes processing whether or not the client waits.
         if !wait_complete {
             tokio::spawn(completion);
-            return done(Ok(()));
+            done(Ok(()));
+            return Ok(());
         }
         crate::transport::spawn_then(async move { completion.await.map_err(PvError::Refused) }.boxed(), done);
+        Ok(())
     }
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
