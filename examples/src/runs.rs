@@ -140,7 +140,11 @@ where
         }
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    match runtime.block_on(run(options)) {
+    let outcome = runtime.block_on(run(options));
+    // Exit now: the task that reads answers to a pause may be blocked on
+    // standard input, which a normal runtime shutdown would wait for.
+    runtime.shutdown_background();
+    match outcome {
         Ok(ExitStatus::Success) => ExitCode::SUCCESS,
         Ok(ExitStatus::Abort) => ExitCode::from(130),
         Ok(ExitStatus::Fail) => ExitCode::FAILURE,

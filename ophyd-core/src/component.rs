@@ -112,7 +112,9 @@ pub trait DynSignal: DynComponent {
     /// Read the current value.
     fn get_value(&self) -> BoxFuture<'_, Result<Value>>;
 
-    /// Check that `value` fits this signal, without writing it.
+    /// Check that `value` fits this signal, without writing it: its type,
+    /// and, for a connected writable signal, that its transport would send
+    /// it ([`Writable::check_put`](crate::Writable::check_put)).
     fn check_value(&self, value: &Value) -> Result<()>;
 
     /// Write `value` and wait until it reads back (see [`crate::set_and_wait`]).

@@ -205,11 +205,7 @@ async fn connect_all(device: String, pending: Vec<PendingConnect<'_>>, timeout: 
     if !timed_out.is_empty() {
         errors.insert(0, Error::ConnectTimeout { device, after: timeout, pvs: timed_out });
     }
-    match errors.len() {
-        0 => Ok(()),
-        1 => Err(errors.pop().expect("one error")),
-        _ => Err(Error::Many(errors)),
-    }
+    Error::bundle(errors)
 }
 
 /// Staging: what a device does before and after a run.
@@ -300,11 +296,7 @@ pub async fn stop_sub_devices(device: &dyn DynDevice, success: bool) -> Result<(
             }
         }
     }
-    match errors.len() {
-        0 => Ok(()),
-        1 => Err(errors.pop().expect("one error")),
-        _ => Err(Error::Many(errors)),
-    }
+    Error::bundle(errors)
 }
 
 /// Get the meta of the device that owns `first` (the derive's way for a

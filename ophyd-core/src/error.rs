@@ -209,6 +209,16 @@ pub enum Error {
         failures: Vec<Error>,
     },
 
+    /// Cleanup (stop and unstage after a run or a staged scope) could not
+    /// put everything back; every other step was done.
+    #[error("cleanup failed: {}{}", List(failures), Left(unrestored))]
+    Cleanup {
+        /// Every failure, in the order they happened.
+        failures: Vec<Error>,
+        /// What is still changed, for a person to put back by hand.
+        unrestored: Vec<Unrestored>,
+    },
+
     /// A status was marked failed by whoever completes it.
     #[error("{what} failed: {reason}")]
     Failed {
@@ -247,11 +257,86 @@ impl Error {
             Error::UnknownComponent { .. } => "AttributeError",
             Error::NotWritable { .. } => "ReadOnlyError",
             Error::Stage { .. } => "StageError",
+            Error::Cleanup { .. } => "CleanupError",
             Error::Unstage { .. } => "UnstageError",
             Error::Failed { .. } => "StatusFailed",
             Error::Cancelled { .. } => "Cancelled",
             Error::Many(_) => "ExceptionBundle",
         }
+    }
+}
+
+impl Error {
+    /// `Ok` for no errors, the error itself for one, [`Error::Many`] for
+    /// several: how every place that attempts many steps reports them.
+    pub fn bundle(mut errors: Vec<Error>) -> Result<()> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.pop().expect("one error")),
+            _ => Err(Error::Many(errors)),
+        }
+    }
+
+    /// `self`, followed by `more` if there are any.
+    pub fn with(self, mut more: Vec<Error>) -> Error {
+        if more.is_empty() {
+            return self;
+        }
+        more.insert(0, self);
+        Error::Many(more)
+    }
+
+    /// Whether the error comes (at any depth) from a lost or missing
+    /// connection: what a retry after the PV comes back can mend.
+    pub fn is_disconnection(&self) -> bool {
+        match self {
+            Error::Disconnected { .. } | Error::NotConnected { .. } => true,
+            Error::Stage { cause, restore_failures, .. } => {
+                cause.is_disconnection() || restore_failures.iter().any(Error::is_disconnection)
+            }
+            Error::Unstage { failures, .. } | Error::Cleanup { failures, .. } | Error::Many(failures) => {
+                failures.iter().any(Error::is_disconnection)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A value staging changed and could not put back: what a person needs to
+/// restore it by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unrestored {
+    /// The device that staged it.
+    pub device: String,
+    /// The signal's name (its data key).
+    pub signal: String,
+    /// Where the value lives (`"PV:det:enabled"`).
+    pub source: String,
+    /// The value it had before staging.
+    pub original: crate::Value,
+}
+
+impl fmt::Display for Unrestored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` ({}) should be {}", self.signal, self.source, self.original)
+    }
+}
+
+struct Left<'a>(&'a [Unrestored]);
+
+impl fmt::Display for Left<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        f.write_str("; still changed (put these back by hand): ")?;
+        for (i, u) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{u}")?;
+        }
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::kind::{AtomicKind, Kind};
+use crate::policy::StepTimeouts;
 use crate::staging::StagingState;
 use crate::value::Value;
 
@@ -20,6 +21,7 @@ pub struct DeviceMeta {
     parent: Option<Arc<DeviceMeta>>,
     pub(crate) stage_sigs: Mutex<Vec<(String, Value)>>,
     pub(crate) staging: tokio::sync::Mutex<StagingState>,
+    step_timeouts: Mutex<Option<StepTimeouts>>,
 }
 
 impl DeviceMeta {
@@ -33,6 +35,7 @@ impl DeviceMeta {
             parent: None,
             stage_sigs: Mutex::new(Vec::new()),
             staging: Default::default(),
+            step_timeouts: Mutex::new(None),
         })
     }
 
@@ -46,6 +49,7 @@ impl DeviceMeta {
             parent: Some(spec.parent.clone()),
             stage_sigs: Mutex::new(Vec::new()),
             staging: Default::default(),
+            step_timeouts: Mutex::new(None),
         })
     }
 
@@ -77,6 +81,27 @@ impl DeviceMeta {
     /// The parent device, if any.
     pub fn parent(&self) -> Option<&Arc<DeviceMeta>> {
         self.parent.as_ref()
+    }
+
+    /// How long this device's stage, unstage and stop may take in a run or
+    /// a staged scope, when set; otherwise the run's or scope's own
+    /// [`CleanupPolicy`](crate::CleanupPolicy) decides.
+    pub fn step_timeouts(&self) -> Option<StepTimeouts> {
+        *crate::status::lock(&self.step_timeouts)
+    }
+
+    /// Set (or, with `None`, clear) this device's own step timeouts: for
+    /// hardware whose stage or stop is known to take long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ophyd_core::{DeviceMeta, StepTimeouts};
+    /// let meta = DeviceMeta::root("XF:det", "det");
+    /// meta.set_step_timeouts(Some(StepTimeouts { stage: Duration::from_secs(300), ..StepTimeouts::default() }));
+    /// assert_eq!(meta.step_timeouts().unwrap().stage, Duration::from_secs(300));
+    /// ```
+    pub fn set_step_timeouts(&self, timeouts: Option<StepTimeouts>) {
+        *crate::status::lock(&self.step_timeouts) = timeouts;
     }
 
     /// Replace the declared `stage_sigs` (done once, by the derive's constructor).

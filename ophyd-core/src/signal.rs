@@ -67,6 +67,16 @@ pub trait Writable: Signal {
     fn tolerance(&self) -> impl Future<Output = Tolerance> + Send {
         std::future::ready(Tolerance::EXACT)
     }
+
+    /// Check, without writing, that `value` would get through to where
+    /// the value lives (an EPICS signal asks its transport: the value
+    /// encodes for the PV, the client may write it). Staging checks every
+    /// value it will write, originals included, before changing anything.
+    /// A signal that is not connected has nothing to check against: `Ok`.
+    fn check_put(&self, value: &Self::Value) -> Result<()> {
+        let _ = value;
+        Ok(())
+    }
 }
 
 impl Status {
@@ -172,7 +182,23 @@ pub async fn set_and_wait_with<S: Writable>(
     value: impl Into<S::Value> + Send,
     options: SetAndWait,
 ) -> Result<()> {
-    let target = signal.normalize(value.into()).await?;
+    let value = value.into();
+    if !value.is_finite() {
+        return Err(Error::NotSent {
+            signal: signal.signal_meta().name().to_owned(),
+            pv: signal.source_name().to_owned(),
+            value: value.to_value().to_string(),
+            reason: "set_and_wait needs a finite target: a NaN or infinite value is never arrived at".into(),
+        });
+    }
+    put_and_wait(signal, value, options).await
+}
+
+/// [`set_and_wait_with`] without the finite-target check: staging puts
+/// back whatever the signal held, NaN included (a NaN read-back matches a
+/// NaN target).
+async fn put_and_wait<S: Writable>(signal: &S, value: S::Value, options: SetAndWait) -> Result<()> {
+    let target = signal.normalize(value).await?;
     let tolerance = match options.tolerance {
         Some(t) => t,
         None => signal.tolerance().await,
@@ -229,12 +255,20 @@ fn value_type_error<S: Signal>(signal: &S, value: &Value) -> Error {
     }
 }
 
+/// [`crate::DynSignal::check_value`] for a writable signal: the type, then
+/// the signal's own [`Writable::check_put`].
+#[doc(hidden)]
+pub fn dyn_check_put<S: Writable>(signal: &S, value: &Value) -> Result<()> {
+    let typed = S::Value::from_value(value).ok_or_else(|| value_type_error(signal, value))?;
+    signal.check_put(&typed)
+}
+
 /// [`crate::DynSignal::set_and_wait_value`] for a writable signal.
 #[doc(hidden)]
 pub fn dyn_set_and_wait<S: Writable>(signal: &S, value: Value, timeout: Duration) -> BoxFuture<'_, Result<()>> {
     async move {
         let typed = S::Value::from_value(&value).ok_or_else(|| value_type_error(signal, &value))?;
-        set_and_wait_with(signal, typed, SetAndWait { timeout, tolerance: None }).await
+        put_and_wait(signal, typed, SetAndWait { timeout, tolerance: None }).await
     }
     .boxed()
 }

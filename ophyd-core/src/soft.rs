@@ -239,7 +239,7 @@ macro_rules! impl_signal_component {
                 $crate::signal::dyn_get_value(self)
             }
             fn check_value(&self, value: &$crate::Value) -> $crate::Result<()> {
-                $crate::signal::dyn_check_value(self, value)
+                $crate::impl_signal_component!(@check $writable, self, value)
             }
             fn set_and_wait_value(
                 &self,
@@ -249,6 +249,12 @@ macro_rules! impl_signal_component {
                 $crate::impl_signal_component!(@set $writable, self, value, timeout)
             }
         }
+    };
+    (@check true, $self:ident, $value:ident) => {
+        $crate::signal::dyn_check_put($self, $value)
+    };
+    (@check false, $self:ident, $value:ident) => {
+        $crate::signal::dyn_check_value($self, $value)
     };
     (@set true, $self:ident, $value:ident, $timeout:ident) => {
         $crate::signal::dyn_set_and_wait($self, $value, $timeout)

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::component::{DynDevice, DynSignal};
 use crate::device::lookup;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Unrestored};
 use crate::meta::dotted_path;
 use crate::signal::{SetAndWait, Writable};
 use crate::status::lock;
@@ -35,10 +35,35 @@ pub enum Staged {
 #[derive(Debug, Default)]
 pub struct StagingState {
     staged: Staged,
-    /// (path, original value) of every stage_sig applied, in order.
-    originals: Vec<(String, Value)>,
+    /// Every stage_sig applied (or whose write may have landed), in order.
+    originals: Vec<Original>,
     /// Sub-devices staged, in order.
     children: Vec<&'static str>,
+}
+
+/// A value to put back on unstage.
+#[derive(Debug, Clone)]
+struct Original {
+    /// The component's dotted path.
+    path: String,
+    /// What it held before staging.
+    value: Value,
+    /// Whether the write that staged it failed after reaching the IOC,
+    /// which answered (a refusal, a lost connection): nothing of it can
+    /// still land, so the PV is read first and written only if it no
+    /// longer holds the original. Other entries are always written back.
+    check_first: bool,
+}
+
+/// Whether two values are the same, NaN matching NaN.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x == y || (x.is_nan() && y.is_nan()),
+        (Value::FloatArray(x), Value::FloatArray(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+        }
+        _ => a == b,
+    }
 }
 
 /// How long each `stage_sigs` write waits for its read-back.
@@ -177,11 +202,50 @@ pub fn declared<S>(value: impl StageValue<S>) -> Value {
     value.into_stage_value()
 }
 
+thread_local! {
+    /// Set on the threads that clean up for a `Drop` (which block the
+    /// thread that dropped): there, waiting for a staging lock that a task
+    /// of the blocked runtime holds would never end.
+    static DONT_WAIT_FOR_STAGING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Make staging on this thread fail at once, instead of waiting, when
+/// another task is staging or unstaging the same device.
+pub(crate) fn never_wait_for_staging_locks() {
+    DONT_WAIT_FOR_STAGING.with(|flag| flag.set(true));
+}
+
+async fn lock_state<'m>(
+    meta: &'m crate::meta::DeviceMeta,
+    action: &str,
+) -> Result<tokio::sync::MutexGuard<'m, StagingState>> {
+    if DONT_WAIT_FOR_STAGING.with(|flag| flag.get()) {
+        return meta.staging.try_lock().map_err(|_| Error::Failed {
+            what: format!("{action} of `{}`", meta.name()),
+            reason: "another task is staging or unstaging it right now; it is left to that task".into(),
+        });
+    }
+    Ok(meta.staging.lock().await)
+}
+
+/// Whether a write that failed with `error` may have changed the value:
+/// only an error raised before anything left the client proves it did not.
+fn may_have_written(error: &Error) -> bool {
+    !matches!(
+        error,
+        Error::NotSent { .. }
+            | Error::NotConnected { .. }
+            | Error::ValueType { .. }
+            | Error::NotWritable { .. }
+            | Error::UnknownComponent { .. }
+    )
+}
+
 /// The default `stage()`.
 pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
     let meta = device.meta();
     let name = || meta.name().to_owned();
-    let mut state = meta.staging.lock().await;
+    let mut state = lock_state(meta, "stage").await?;
     match state.staged {
         Staged::No => {}
         Staged::Yes => return Err(Error::RedundantStaging { device: name() }),
@@ -209,6 +273,17 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
         })?;
         originals.push(original);
     }
+    // Everything it will write, the originals it must put back included,
+    // must get through: a value that cannot be put back is never changed.
+    for ((path, signal, value), original) in plan.iter().zip(&originals) {
+        let checked = signal.check_value(value).and_then(|()| {
+            signal.check_value(original).map_err(|e| Error::Failed {
+                what: format!("staging `{}` ({path})", signal.name()),
+                reason: format!("its current value {original} could not be put back on unstage: {e}"),
+            })
+        });
+        checked.map_err(|e| Error::Stage { device: name(), cause: Box::new(e), restore_failures: vec![] })?;
+    }
 
     // From here on the device is changed; a dropped future leaves it
     // partially staged with everything needed to put it back.
@@ -217,15 +292,17 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
     for ((path, signal, value), original) in plan.into_iter().zip(originals) {
         // Recorded before the write, so that a stage dropped while the write
         // is in flight still leaves what unstage needs to put it back.
-        state.originals.push((path, original));
+        state.originals.push(Original { path, value: original, check_first: false });
         if let Err(e) = signal.set_and_wait_value(value, STAGE_TIMEOUT).await {
-            // A write refused or never sent changed nothing: nothing to put back.
-            let never_written = matches!(
-                e,
-                Error::Put { .. } | Error::NotConnected { .. } | Error::Disconnected { .. } | Error::ValueType { .. }
-            );
-            if never_written {
+            // An error after the request left the client (a lost
+            // connection, a cut-off put-callback, a failed read-back) does
+            // not prove the IOC did not take the value: keep the original.
+            if !may_have_written(&e) {
                 state.originals.pop();
+            } else if let (Some(last), Error::Put { .. } | Error::Disconnected { .. }) =
+                (state.originals.last_mut(), &e)
+            {
+                last.check_first = true;
             }
             failure = Some(e);
             break;
@@ -260,7 +337,7 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
 /// The default `unstage()`.
 pub async fn unstage_default(device: &dyn DynDevice) -> Result<()> {
     let meta = device.meta();
-    let mut state = meta.staging.lock().await;
+    let mut state = lock_state(meta, "unstage").await?;
     if state.staged == Staged::No {
         return Ok(());
     }
@@ -291,9 +368,9 @@ async fn restore(device: &dyn DynDevice, state: &mut StagingState) -> Vec<Error>
         }
     }
     for i in (0..state.originals.len()).rev() {
-        let (path, original) = state.originals[i].clone();
-        let outcome = match writable_signal(device, &path, "restored") {
-            Ok(signal) => signal.set_and_wait_value(original, STAGE_TIMEOUT).await,
+        let original = state.originals[i].clone();
+        let outcome = match writable_signal(device, &original.path, "restored") {
+            Ok(signal) => put_back(signal, original).await,
             Err(e) => Err(e),
         };
         match outcome {
@@ -305,6 +382,41 @@ async fn restore(device: &dyn DynDevice, state: &mut StagingState) -> Vec<Error>
     }
     state.staged = if failures.is_empty() { Staged::No } else { Staged::Partially };
     failures
+}
+
+async fn put_back(signal: &dyn DynSignal, original: Original) -> Result<()> {
+    if original.check_first && same(&signal.get_value().await?, &original.value) {
+        return Ok(());
+    }
+    signal.set_and_wait_value(original.value, STAGE_TIMEOUT).await
+}
+
+/// What `device` and its sub-devices changed and have not put back (as
+/// far as their staging state knows: a hand-written unstage that does not
+/// use the default's may change more). Empty while a stage or unstage of
+/// theirs is running.
+pub fn unrestored(device: &dyn DynDevice) -> Vec<Unrestored> {
+    let mut out = Vec::new();
+    unrestored_into(device, &mut out);
+    out
+}
+
+fn unrestored_into(device: &dyn DynDevice, out: &mut Vec<Unrestored>) {
+    let Ok(state) = device.meta().staging.try_lock() else { return };
+    for original in state.originals.iter().rev() {
+        let (signal, source) = match lookup(device, &original.path).ok().and_then(|c| c.as_signal()) {
+            Some(s) => (s.name().to_owned(), s.source().to_owned()),
+            None => (original.path.clone(), String::from("?")),
+        };
+        out.push(Unrestored { device: device.name().to_owned(), signal, source, original: original.value.clone() });
+    }
+    let children = state.children.clone();
+    drop(state);
+    for attr in children.iter().rev() {
+        if let Some(sub) = device.component(attr).and_then(|c| c.as_device()) {
+            unrestored_into(sub, out);
+        }
+    }
 }
 
 /// The staging state of a device (for tests and diagnostics).

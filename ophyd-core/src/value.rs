@@ -201,6 +201,12 @@ pub trait SignalValue: Clone + fmt::Debug + Send + Sync + 'static {
     fn shape(&self) -> Vec<usize> {
         Vec::new()
     }
+
+    /// Whether every number in the value is finite (not NaN or infinite):
+    /// [`set_and_wait`](crate::set_and_wait) refuses targets that are not.
+    fn is_finite(&self) -> bool {
+        true
+    }
 }
 
 /// How close a floating-point read-back must be to its target (ophyd's
@@ -217,9 +223,10 @@ impl Tolerance {
     /// Exact equality.
     pub const EXACT: Tolerance = Tolerance { atol: 0.0, rtol: 0.0 };
 
-    /// Whether `a` is within tolerance of `target`.
+    /// Whether `a` is within tolerance of `target`. A NaN read-back
+    /// matches a NaN target: putting back a NaN original must end.
     pub fn accepts(&self, a: f64, target: f64) -> bool {
-        a == target || (a - target).abs() <= self.atol + self.rtol * target.abs()
+        a == target || (a.is_nan() && target.is_nan()) || (a - target).abs() <= self.atol + self.rtol * target.abs()
     }
 }
 
@@ -236,6 +243,9 @@ macro_rules! float_value {
             }
             fn matches(&self, target: &Self, tolerance: Tolerance) -> bool {
                 tolerance.accepts(f64::from(*self), f64::from(*target))
+            }
+            fn is_finite(&self) -> bool {
+                <$t>::is_finite(*self)
             }
         }
     )*};
@@ -371,6 +381,9 @@ macro_rules! float_array_value {
             fn shape(&self) -> Vec<usize> {
                 vec![self.len()]
             }
+            fn is_finite(&self) -> bool {
+                self.iter().all(|x| x.is_finite())
+            }
         }
     )*};
 }
@@ -395,6 +408,15 @@ mod tests {
         assert!(1.005f64.matches(&1.0, tol));
         assert!(!1.02f64.matches(&1.0, tol));
         assert!(!1.0000001f64.matches(&1.0, Tolerance::EXACT));
+    }
+
+    #[test]
+    fn a_nan_read_back_matches_a_nan_target_and_nothing_else() {
+        assert!(f64::NAN.matches(&f64::NAN, Tolerance::EXACT));
+        assert!(!f64::NAN.matches(&1.0, Tolerance { atol: 1.0, rtol: 1.0 }));
+        assert!(!1.0f64.matches(&f64::NAN, Tolerance { atol: 1.0, rtol: 1.0 }));
+        assert!(vec![f32::NAN, 1.0].matches(&vec![f32::NAN, 1.0], Tolerance::EXACT));
+        assert!(!f64::INFINITY.is_finite() && !vec![1.0, f64::NAN].is_finite() && 2.0f64.is_finite());
     }
 
     #[test]

@@ -45,6 +45,20 @@ impl Movable for EpicsMotor {
     /// Move to `target`; the Status reports progress (distance covered out
     /// of distance to cover) as the read-back changes.
     fn move_to(&self, target: f64) -> Status {
+        if !target.is_finite() {
+            return Status::failed(
+                format!("move of `{}`", self.meta().name()),
+                ophyd_core::Error::NotSent {
+                    signal: self.user_setpoint.signal_meta().name().to_owned(),
+                    pv: self.user_setpoint.write_pv().to_owned(),
+                    value: target.to_string(),
+                    reason: format!(
+                        "`{}` cannot move to {target}: a target must be a finite number",
+                        self.meta().name()
+                    ),
+                },
+            );
+        }
         let status = self.user_setpoint.set(target);
         let reporter = status.clone();
         let start = std::sync::Mutex::new(None::<f64>);

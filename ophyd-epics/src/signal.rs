@@ -290,6 +290,15 @@ impl<T: EpicsValue> PvCore<T> {
         }
     }
 
+    /// The transport's checks of a write, without writing.
+    fn check_put(&self, value: &T) -> Result<()> {
+        let Ok(channel) = self.write_channel() else { return Ok(()) };
+        let value = value.to_value();
+        let write =
+            Write { signal: self.name(), pv: self.write_pv.clone(), put_complete: false, completion_timeout: None };
+        channel.check_put(&value).map_err(|e| write.error(&value, e, false))
+    }
+
     /// An enum label is checked against the enum strings and written as
     /// its index, so an unknown label is an error here (a plain put the IOC
     /// refuses later could not be reported).
@@ -637,6 +646,10 @@ impl<T: EpicsValue, L: PvLayout> ophyd_core::Writable for EpicsSignal<T, L> {
 
     fn tolerance(&self) -> impl std::future::Future<Output = Tolerance> + Send {
         self.core.tolerance()
+    }
+
+    fn check_put(&self, value: &T) -> Result<()> {
+        self.core.check_put(value)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ophyd_core::Interrupt;
 use tokio::sync::watch;
 
 /// What the run has been asked to do.
@@ -29,6 +30,7 @@ pub enum Request {
 #[derive(Clone, Debug)]
 pub struct RunControl {
     request: Arc<watch::Sender<Request>>,
+    interrupt: Interrupt,
 }
 
 impl Default for RunControl {
@@ -40,7 +42,7 @@ impl Default for RunControl {
 impl RunControl {
     /// A control asking to run.
     pub fn new() -> RunControl {
-        RunControl { request: Arc::new(watch::Sender::new(Request::Run)) }
+        RunControl { request: Arc::new(watch::Sender::new(Request::Run)), interrupt: Interrupt::new() }
     }
 
     /// The current request.
@@ -83,9 +85,17 @@ impl RunControl {
     }
 
     /// Ready a control for the next run: a finished run's abort does not
-    /// carry over.
+    /// carry over. The run engine calls it when a run ends.
     pub fn reset(&self) {
         self.request.send_replace(Request::Run);
+        self.interrupt.reset();
+    }
+
+    /// The interrupt the run's cleanup listens to: each press skips the
+    /// cleanup step in progress (a stuck unstage) and ends the waiting for
+    /// unreachable PVs; it also knows what is still changed.
+    pub fn cleanup_interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
     }
 
     /// Resolves with the reason once an abort is requested.
@@ -111,7 +121,10 @@ impl RunControl {
     /// Wire Ctrl-C to this control, as bluesky's RunEngine does: the first
     /// Ctrl-C pauses the run, a second one (while paused) aborts it. Call
     /// [`RunControl::resume`] or [`RunControl::abort`] to answer a pause.
-    /// The returned task runs until the program ends.
+    /// Once aborted, a Ctrl-C skips the cleanup step in progress (every
+    /// other restore is still attempted, and what could not be put back is
+    /// reported); one more exits the program at once (status 130), printing
+    /// what is still changed. The returned task runs until the program ends.
     pub fn abort_on_ctrl_c(&self) -> tokio::task::JoinHandle<()> {
         let control = self.clone();
         tokio::spawn(async move {
@@ -125,7 +138,17 @@ impl RunControl {
                         eprintln!("\nCtrl-C again: aborting");
                         control.abort("interrupted by Ctrl-C");
                     }
-                    Request::Abort(_) => {}
+                    Request::Abort(_) if control.interrupt.count() == 0 => {
+                        eprintln!("\nCtrl-C: skipping the cleanup step in progress (Ctrl-C again exits at once)");
+                        control.interrupt.interrupt();
+                    }
+                    Request::Abort(_) => {
+                        eprintln!("\nCtrl-C again: exiting before the cleanup finished");
+                        for left in control.interrupt.unrestored() {
+                            eprintln!("  not put back: {left}");
+                        }
+                        std::process::exit(130);
+                    }
                 }
             }
         })

@@ -1,10 +1,9 @@
 //! The run engine: runs a [`Plan`], emitting documents, with cleanup that
 //! cannot be skipped.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use ophyd_core::{DeviceMeta, DynDevice, Error, Movable, Result, Status};
+use ophyd_core::{top_level_devices, CleanupPolicy, DynDevice, Error, Interrupt, Movable, Result, StageGuard, Status};
 use serde_json::{json, Map, Value as Json};
 
 use crate::callbacks::Callback;
@@ -115,6 +114,7 @@ pub struct RunEngine {
     subscribers: Vec<Subscriber>,
     watchers: Vec<StatusWatcher>,
     control: RunControl,
+    policy: CleanupPolicy,
     scan_id: u64,
 }
 
@@ -127,7 +127,25 @@ impl Default for RunEngine {
 impl RunEngine {
     /// An engine with no subscribers.
     pub fn new() -> RunEngine {
-        RunEngine { subscribers: Vec::new(), watchers: Vec::new(), control: RunControl::new(), scan_id: 0 }
+        RunEngine {
+            subscribers: Vec::new(),
+            watchers: Vec::new(),
+            control: RunControl::new(),
+            policy: CleanupPolicy::default(),
+            scan_id: 0,
+        }
+    }
+
+    /// How runs clean up: the timeout of each device's stage, unstage and
+    /// stop (a device's own [`StepTimeouts`](ophyd_core::StepTimeouts) win),
+    /// and how long restores that failed on a lost connection are retried.
+    pub fn set_cleanup_policy(&mut self, policy: CleanupPolicy) {
+        self.policy = policy;
+    }
+
+    /// The cleanup policy of this engine's runs.
+    pub fn cleanup_policy(&self) -> CleanupPolicy {
+        self.policy
     }
 
     /// The handle that pauses, resumes and aborts this engine's runs.
@@ -158,30 +176,38 @@ impl RunEngine {
     /// this future being dropped — stop every device the run moved, unstage
     /// every staged device in reverse order, and close the run.
     ///
+    /// Each step of the cleanup is bounded by the [`CleanupPolicy`]; an
+    /// interrupt of the control's [`RunControl::cleanup_interrupt`] (a
+    /// Ctrl-C during cleanup) skips the step in progress. An abort asked
+    /// for before the run starts is honoured: the run opens and closes with
+    /// exit status `abort`, touching no device.
+    ///
     /// Returns the summary when the run succeeded or was aborted and its
     /// cleanup went well; otherwise the error (with any cleanup failures).
     pub async fn run(&mut self, plan: Plan<'_>) -> Result<RunSummary> {
-        self.control.reset();
         self.scan_id += 1;
         let control = self.control.clone();
+        // The next run starts afresh, however this one ends.
+        let _reset = ResetOnDrop(control.clone());
         let mut run = Run::new(&mut self.subscribers, &self.watchers, &plan);
-        run.stage_all().await?;
+        if let Request::Abort(reason) = control.request() {
+            run.open(&plan, self.scan_id);
+            return run.finish(Ended::Aborted(reason)).await;
+        }
+        run.stage_all(self.policy, control.cleanup_interrupt()).await?;
         run.open(&plan, self.scan_id);
         let outcome = run.points(&plan, &control).await;
         run.finish(outcome).await
     }
 }
 
-/// Whether `device` is `other` or one of its sub-devices.
-fn within(device: &Arc<DeviceMeta>, other: &Arc<DeviceMeta>) -> bool {
-    let mut at = Some(device);
-    while let Some(meta) = at {
-        if Arc::ptr_eq(meta, other) {
-            return true;
-        }
-        at = meta.parent();
+/// Readies a control for the next run when a run ends (or is dropped).
+struct ResetOnDrop(RunControl);
+
+impl Drop for ResetOnDrop {
+    fn drop(&mut self) {
+        self.0.reset();
     }
-    false
 }
 
 enum Ended {
@@ -196,8 +222,9 @@ struct Run<'r, 'a> {
     /// Motor first, then detectors; each device once, sub-devices of
     /// listed devices left to their parents.
     devices: Vec<&'a dyn DynDevice>,
-    staged: Vec<&'a dyn DynDevice>,
-    moved: Vec<&'a dyn DynDevice>,
+    /// What puts the devices back: the core's guard, the one copy of the
+    /// cleanup promise.
+    guard: Option<StageGuard<'a>>,
     start: Option<String>,
     descriptor: Option<String>,
     num_events: u64,
@@ -208,22 +235,11 @@ impl<'r, 'a> Run<'r, 'a> {
     fn new(subscribers: &'r mut Vec<Subscriber>, watchers: &'r [StatusWatcher], plan: &Plan<'a>) -> Self {
         let listed: Vec<&'a dyn DynDevice> =
             plan.motor.map(|m| m as &dyn DynDevice).into_iter().chain(plan.detectors.iter().copied()).collect();
-        let mut devices: Vec<&'a dyn DynDevice> = Vec::new();
-        for (i, d) in listed.iter().enumerate() {
-            let covered = listed.iter().enumerate().any(|(j, other)| {
-                let same = Arc::ptr_eq(d.meta(), other.meta());
-                (same && j < i) || (!same && within(d.meta(), other.meta()))
-            });
-            if !covered {
-                devices.push(*d);
-            }
-        }
         Run {
             subscribers,
             watchers,
-            devices,
-            staged: Vec::new(),
-            moved: Vec::new(),
+            devices: top_level_devices(&listed),
+            guard: None,
             start: None,
             descriptor: None,
             num_events: 0,
@@ -237,20 +253,19 @@ impl<'r, 'a> Run<'r, 'a> {
         }
     }
 
-    async fn stage_all(&mut self) -> Result<()> {
-        for d in self.devices.clone() {
-            // Recorded first: a stage dropped half-way is unstaged by `Drop`.
-            self.staged.push(d);
-            if let Err(e) = d.stage_dyn().await {
-                if matches!(e, Error::RedundantStaging { .. } | Error::PartiallyStaged { .. }) {
-                    self.staged.pop(); // staged by someone else: theirs to unstage
-                }
-                let errors = self.cleanup(false).await;
+    /// Stage every device once; on failure the guard has put back what
+    /// was staged, and no run is opened.
+    async fn stage_all(&mut self, policy: CleanupPolicy, interrupt: Interrupt) -> Result<()> {
+        match StageGuard::stage_with(&self.devices, policy, interrupt).await {
+            Ok(guard) => {
+                self.guard = Some(guard);
+                Ok(())
+            }
+            Err(e) => {
                 self.closed = true;
-                return Err(with(e, errors));
+                Err(e)
             }
         }
-        Ok(())
     }
 
     fn open(&mut self, plan: &Plan<'a>, scan_id: u64) {
@@ -312,14 +327,14 @@ impl<'r, 'a> Run<'r, 'a> {
             Request::Abort(reason) => Err(reason),
             Request::Pause => {
                 tracing::info!("run paused");
-                for d in &self.staged {
+                for d in &self.devices {
                     if let Err(e) = d.pause_dyn().await {
                         tracing::warn!(device = d.name(), error = %e, "pause failed");
                     }
                 }
                 control.proceed().await?;
                 tracing::info!("run resumed");
-                for d in &self.staged {
+                for d in &self.devices {
                     if let Err(e) = d.resume_dyn().await {
                         tracing::warn!(device = d.name(), error = %e, "resume failed");
                     }
@@ -331,9 +346,8 @@ impl<'r, 'a> Run<'r, 'a> {
 
     async fn point(&mut self, plan: &Plan<'a>, position: Option<f64>) -> Result<()> {
         if let (Some(motor), Some(target)) = (plan.motor, position) {
-            let as_device: &dyn DynDevice = motor;
-            if !self.moved.iter().any(|m| Arc::ptr_eq(m.meta(), as_device.meta())) {
-                self.moved.push(as_device);
+            if let Some(guard) = self.guard.as_mut() {
+                guard.moved(motor);
             }
             let moving = motor.move_to(target);
             self.show(&moving);
@@ -419,40 +433,18 @@ impl<'r, 'a> Run<'r, 'a> {
         Ok(())
     }
 
-    /// Stop what the run moved, then unstage in reverse; every step is
-    /// attempted and every failure returned.
-    async fn cleanup(&mut self, success: bool) -> Vec<Error> {
-        let mut errors = Vec::new();
-        for m in &self.moved {
-            if let Err(e) = m.stop_dyn(success).await {
-                errors.push(e);
-            }
-        }
-        // Each device leaves the list once its unstage has run, so a cleanup
-        // dropped half-way is finished by `Drop`.
-        while let Some(d) = self.staged.last().copied() {
-            if let Err(e) = d.unstage_dyn().await {
-                errors.push(e);
-            }
-            self.staged.pop();
-        }
-        errors
-    }
-
     async fn finish(mut self, ended: Ended) -> Result<RunSummary> {
         let success = matches!(ended, Ended::Done);
-        let errors = self.cleanup(success).await;
-        let (exit_status, mut reason, error) = match ended {
+        let cleanup = match self.guard.take() {
+            Some(guard) => guard.finish(success).await,
+            None => Ok(()),
+        };
+        let (exit_status, reason, error) = match ended {
             Ended::Done => (ExitStatus::Success, String::new(), None),
             Ended::Aborted(reason) => (ExitStatus::Abort, reason, None),
             Ended::Failed(e) => (ExitStatus::Fail, e.to_string(), Some(e)),
         };
-        let exit_status = if errors.is_empty() { exit_status } else { ExitStatus::Fail };
-        if !errors.is_empty() {
-            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            let sep = if reason.is_empty() { "" } else { "; " };
-            reason = format!("{reason}{sep}cleanup failed: {}", list.join("; "));
-        }
+        let (exit_status, reason) = with_cleanup(exit_status, reason, &cleanup);
         self.close(exit_status, reason.clone());
         let summary = RunSummary {
             uid: self.start.clone().unwrap_or_default(),
@@ -460,10 +452,10 @@ impl<'r, 'a> Run<'r, 'a> {
             reason,
             num_events: self.num_events,
         };
-        match (error, errors.is_empty()) {
-            (None, true) => Ok(summary),
-            (Some(e), _) => Err(with(e, errors)),
-            (None, false) => Err(Error::Many(errors)),
+        match (error, cleanup) {
+            (None, Ok(())) => Ok(summary),
+            (Some(e), cleanup) => Err(e.with(cleanup.err().into_iter().collect())),
+            (None, Err(c)) => Err(c),
         }
     }
 
@@ -478,42 +470,47 @@ impl<'r, 'a> Run<'r, 'a> {
     }
 }
 
-fn with(error: Error, mut more: Vec<Error>) -> Error {
-    if more.is_empty() {
-        error
-    } else {
-        more.insert(0, error);
-        Error::Many(more)
+/// The exit status and reason of a run, given how its cleanup went: a
+/// failed cleanup fails the run and says what is still changed; a run that
+/// did not succeed says that everything was put back.
+fn with_cleanup(exit_status: ExitStatus, mut reason: String, cleanup: &Result<()>) -> (ExitStatus, String) {
+    let sep = if reason.is_empty() { "" } else { "; " };
+    match cleanup {
+        Ok(()) if exit_status == ExitStatus::Success => (exit_status, reason),
+        Ok(()) => {
+            reason.push_str(&format!("{sep}cleanup: everything was put back"));
+            (exit_status, reason)
+        }
+        Err(e) => {
+            reason.push_str(&format!("{sep}{e}"));
+            (ExitStatus::Fail, reason)
+        }
     }
 }
 
 impl Drop for Run<'_, '_> {
     /// The run future was dropped (or a panic unwound through it) before the
-    /// run closed: clean up now, on a helper thread with its own runtime
-    /// (`Drop` cannot await), then close the run.
+    /// run closed: clean up now through the guard, then close the run.
     fn drop(&mut self) {
         if self.closed {
             return;
         }
         let panicking = std::thread::panicking();
-        // Cleanup, and the closing document, run on a helper thread: `Drop`
-        // cannot await, and a subscriber that panics again there (while this
-        // thread unwinds) must not abort the process.
+        // The closing document goes out on a helper thread: a subscriber
+        // that panics again there (while this thread unwinds) must not
+        // abort the process.
         let closed = std::thread::scope(|s| {
             s.spawn(|| {
-                let errors = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt.block_on(self.cleanup(false)),
-                    Err(e) => vec![Error::Failed { what: "cleanup of a dropped run".into(), reason: e.to_string() }],
-                };
-                let (status, mut reason) = if panicking {
+                let cleanup = self.guard.take().map_or(Ok(()), |guard| guard.finish_blocking(false));
+                if let Err(e) = &cleanup {
+                    tracing::error!(error = %e, "cleanup of a dropped run failed");
+                }
+                let (status, reason) = if panicking {
                     (ExitStatus::Fail, "a panic ended the run".to_owned())
                 } else {
                     (ExitStatus::Abort, "the run was dropped before it finished".to_owned())
                 };
-                for e in &errors {
-                    tracing::error!(error = %e, "cleanup of a dropped run failed");
-                    reason.push_str(&format!("; cleanup failed: {e}"));
-                }
+                let (status, reason) = with_cleanup(status, reason, &cleanup);
                 self.close(status, reason);
             })
             .join()

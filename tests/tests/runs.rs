@@ -314,7 +314,10 @@ async fn abort_stops_the_run_cleans_up_and_says_abort() {
         }
     });
     let summary = re.run(count(&[&det], 5, Duration::ZERO)).await.unwrap();
-    assert_eq!((summary.exit_status, summary.num_events, summary.reason.as_str()), (ExitStatus::Abort, 2, "beam dump"));
+    assert_eq!(
+        (summary.exit_status, summary.num_events, summary.reason.as_str()),
+        (ExitStatus::Abort, 2, "beam dump; cleanup: everything was put back")
+    );
     assert_eq!(enabled_on_ioc(&ioc), Some(0.0));
     assert_eq!(stop_doc(&docs)["exit_status"], "abort");
 }

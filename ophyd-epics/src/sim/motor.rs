@@ -28,6 +28,10 @@ impl SimIoc {
             .add(PvSpec::long(&dmov, 1))
             .add(PvSpec::double(&velo, 1.0).units("mm/s").precision(3).limits(0.0, 1000.0))
             .add(axis(&val).on_put(move |ioc, target| {
+                // A NaN or infinite target is never reached: the record refuses it.
+                if !target.as_f64().is_some_and(f64::is_finite) {
+                    return PutAction::Refuse(format!("cannot move to {target}: the target must be a finite number"));
+                }
                 let this_move = moving.fetch_add(1, Ordering::SeqCst) + 1;
                 let (ioc, moving, target) = (ioc.clone(), moving.clone(), target.as_f64().unwrap_or(0.0));
                 let (rbv, dmov, velo) = (rbv.clone(), dmov.clone(), velo.clone());
