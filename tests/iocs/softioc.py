@@ -41,6 +41,9 @@ def main():
         # asInit() reads the file during iocInit().
         if eioc.dbCore.asSetFilename(os.path.abspath(args.acf).encode()) not in (0, None):
             raise SystemExit(f"asSetFilename({args.acf}) failed")
+        # The file's INP links name records through the same macros.
+        if args.macros and eioc.dbCore.asSetSubstitutions(args.macros.encode()) not in (0, None):
+            raise SystemExit(f"asSetSubstitutions({args.macros}) failed")
 
     eioc.start_ioc(dbs=[(db, args.macros) for db in args.database], extra_dbd_load=(), extra_dso_load=())
 
