@@ -87,3 +87,42 @@ fn scan_moves_the_simulated_motor_through_its_positions() {
     }
     assert!(table.contains("Success"), "{table}");
 }
+
+/// Send SIGINT (Ctrl-C) to `pid`.
+fn ctrl_c(pid: u32) {
+    let sent = Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success();
+    assert!(sent, "kill -INT {pid}");
+}
+
+#[test]
+fn count_aborted_with_ctrl_c_exits_promptly_even_with_standard_input_open() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    // A terminal that never answers: standard input open, nothing typed.
+    let mut child = example("count")
+        .args(["--num", "1000", "--exposure-time", "0.05", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    ctrl_c(child.id());
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    assert!(stderr.by_ref().map_while(Result::ok).any(|l| l.contains("Paused")), "the first Ctrl-C pauses");
+    ctrl_c(child.id());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            child.kill().ok();
+            panic!("the program did not exit after the abort (waiting on standard input?)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130), "an aborted run exits with 130");
+}

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
 pub mod ioc;
+pub mod stuck;
 pub mod venv;

@@ -13,6 +13,7 @@ use ophyd_core::{staging, CleanupPolicy, Error, Interrupt, StageGuard, StepTimeo
 use ophyd_epics::sim::{PutAction, PvSpec, SimIoc};
 use ophyd_epics::{EpicsMotor, EpicsSignal, PutDone, PvChannel, PvError, PvInfo, PvMetadata, PvReading};
 use ophyd_run::{count, Document, ExitStatus, RunEngine};
+use ophyd_tests::stuck::{add_stuck_pvs, Stuck};
 
 #[derive(Device)]
 struct Det {
@@ -222,31 +223,9 @@ async fn a_status_callback_that_panics_does_not_stop_the_others() {
 
 // --- 5. Nothing bounds a stuck step: now every step is bounded -------------------
 
-/// A device whose unstage (hand-written) waits on a put-callback that the
-/// IOC never completes.
-#[derive(Device)]
-#[device(custom(stage))]
-struct Stuck {
-    #[component(suffix = ":busy", put_complete)]
-    busy: EpicsSignal<f64>,
-}
-
-impl Stage for Stuck {
-    async fn stage(&self) -> ophyd_core::Result<()> {
-        self.stage_default().await
-    }
-    async fn unstage(&self) -> ophyd_core::Result<()> {
-        self.busy.set_with_timeout(1.0, None).await?; // never completes
-        self.unstage_default().await
-    }
-}
-
 fn stuck_ioc() -> SimIoc {
     let ioc = ioc();
-    ioc.add(
-        PvSpec::double("s:busy", 0.0)
-            .on_put(|_, v| PutAction::Write { value: v.clone(), completion: Some(std::future::pending().boxed()) }),
-    );
+    add_stuck_pvs(&ioc, "s");
     ioc
 }
 
@@ -304,6 +283,8 @@ async fn an_interrupt_skips_the_stuck_step_attempts_the_rest_and_reports_what_is
     assert_eq!(held(&ioc), BEFORE, "every other restore was still attempted");
     let Error::Cleanup { unrestored, .. } = &err else { panic!("{err:?}") };
     assert_eq!(unrestored, &interrupt.unrestored());
+    let left: Vec<String> = unrestored.iter().map(ToString::to_string).collect();
+    assert_eq!(left, ["`stuck_level` (PV:s:level) should be 0.5"]);
 }
 
 #[tokio::test]
