@@ -138,7 +138,8 @@ pub fn top_level_devices<'a>(devices: &[&'a dyn DynDevice]) -> Vec<&'a dyn DynDe
 /// the drop returns, even if the caller's runtime is shutting down. The
 /// helper never waits for a staging lock another task holds (that task
 /// may need the blocked thread to go on: it is left to that task), and
-/// every step it takes is bounded by its timeout.
+/// every step it takes is bounded by its timeout (the drop may still take
+/// as long as the step timeouts and the reconnect grace allow).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {

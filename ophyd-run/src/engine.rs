@@ -436,15 +436,18 @@ impl<'r, 'a> Run<'r, 'a> {
     async fn finish(mut self, ended: Ended) -> Result<RunSummary> {
         let success = matches!(ended, Ended::Done);
         let cleanup = match self.guard.take() {
-            Some(guard) => guard.finish(success).await,
-            None => Ok(()),
+            Some(guard) => Some(guard.finish(success).await),
+            None => None,
         };
         let (exit_status, reason, error) = match ended {
             Ended::Done => (ExitStatus::Success, String::new(), None),
             Ended::Aborted(reason) => (ExitStatus::Abort, reason, None),
             Ended::Failed(e) => (ExitStatus::Fail, e.to_string(), Some(e)),
         };
-        let (exit_status, reason) = with_cleanup(exit_status, reason, &cleanup);
+        let (exit_status, reason) = match &cleanup {
+            Some(cleanup) => with_cleanup(exit_status, reason, cleanup),
+            None => (exit_status, reason), // nothing was staged
+        };
         self.close(exit_status, reason.clone());
         let summary = RunSummary {
             uid: self.start.clone().unwrap_or_default(),
@@ -452,7 +455,7 @@ impl<'r, 'a> Run<'r, 'a> {
             reason,
             num_events: self.num_events,
         };
-        match (error, cleanup) {
+        match (error, cleanup.unwrap_or(Ok(()))) {
             (None, Ok(())) => Ok(summary),
             (Some(e), cleanup) => Err(e.with(cleanup.err().into_iter().collect())),
             (None, Err(c)) => Err(c),
