@@ -1,7 +1,12 @@
 //! Runs against the tutorial's real IOC (caproto's `trigger_with_pc`) over
 //! Channel Access: the `count` example, interrupted with Ctrl-C (SIGINT)
 //! and aborted, leaves the IOC as it found it and writes a document stream
-//! whose RunStop says `abort`.
+//! whose RunStop says `abort`; the program also runs as a user runs it,
+//! outside cargo.
+//!
+//! The example programs are those in `target/<profile>/examples`: build
+//! them with `cargo build -p examples --features ca --examples` (a
+//! workspace-wide `cargo test` does) before running these tests alone.
 #![cfg(feature = "ca")]
 
 use std::io::{BufRead, BufReader};
@@ -86,4 +91,20 @@ async fn count_interrupted_twice_with_ctrl_c_aborts_and_leaves_the_ioc_as_it_fou
     venv::assert_valid_documents(docs.iter());
     assert_eq!(enabled.get().await.unwrap(), Enum::Index(0), "unstaged: enabled is back to 0 on the IOC");
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_count_example_finds_libca_without_ld_library_path() {
+    ioc::ca_client_environment();
+    let ioc = Ioc::trigger_with_pc();
+    // As a user runs the program: straight from target/, not through cargo,
+    // which would put libca's folder on LD_LIBRARY_PATH.
+    let out = Command::new(example("count"))
+        .args(["--ca", ioc.device_prefix(), "--num", "1", "--exposure-time", "0.01", "--quiet"])
+        .env_remove("LD_LIBRARY_PATH")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "count exited with {}:\n{stderr}", out.status);
 }
