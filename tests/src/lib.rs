@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
+#[cfg(feature = "ca")]
 pub mod ioc;
 pub mod venv;

@@ -25,6 +25,13 @@
 //! IOCs on one host need distinct ports, all listed in
 //! `EPICS_CA_ADDR_LIST` (`"127.0.0.1:5064 127.0.0.1:5066"`).
 //!
+//! IOCs announce themselves with beacons to the host's CA repeater
+//! (`EPICS_CA_REPEATER_PORT`, 5065 by default), which relays them to the
+//! clients. Where none runs, [`CaTransport::new`] starts one in the process
+//! (as libca would start EPICS's `caRepeater` program, which the Python
+//! packages that provide libca do not install); where one runs already, it
+//! uses that.
+//!
 //! # Behaviour
 //!
 //! - `connect` resolves once the PV is found and connected; it waits forever
@@ -60,6 +67,7 @@
 mod channel;
 mod context;
 mod dbr;
+mod repeater;
 mod status;
 
 use std::fmt;
@@ -71,6 +79,7 @@ use futures::FutureExt;
 use crate::transport::{PvChannel, PvError, PvTransport, Transport};
 use channel::CaChannel;
 use context::Context;
+pub use repeater::start_repeater;
 
 /// The Channel Access transport: a libca client context. Cheap to clone;
 /// clones share the context.
@@ -89,7 +98,12 @@ pub struct CaTransport {
 impl CaTransport {
     /// Create a CA client context. It reads the `EPICS_CA_*` environment at
     /// its first `connect` (see the [module documentation](self)).
+    ///
+    /// When no CA repeater serves `EPICS_CA_REPEATER_PORT` (5065 by
+    /// default) yet, this process runs one, on a thread, for as long as it
+    /// lives (see [`start_repeater`]).
     pub fn new() -> Result<CaTransport, PvError> {
+        repeater::ensure_running();
         Ok(CaTransport { context: Arc::new(Context::new()?) })
     }
 
