@@ -439,6 +439,64 @@ async fn losing_the_ioc_fails_operations_at_once_and_its_return_restores_them() 
     }
 }
 
+/// How many libca client contexts of this process have searched for a PV:
+/// each runs one thread named `CAC-UDP` until it is destroyed.
+fn libca_contexts() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "CAC-UDP")
+        .count()
+}
+
+#[test]
+fn a_status_that_outlives_its_signal_and_transport_finishes_and_the_context_goes_away() {
+    let ioc = Ioc::soft();
+    let pv = ioc.pv("counter");
+    // The process's shared context searches once, so that it is counted
+    // before the baseline is taken (no other test creates a context).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(signal::<f64>(&ioc, "double"));
+    let contexts = libca_contexts();
+
+    // On a thread of its own: a libca thread waiting for itself would hang
+    // this test instead of failing it.
+    let (finished, outcome) = mpsc::channel();
+    let (torn_down, after_teardown) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let result = runtime.block_on(async {
+            let transport = CaTransport::new().expect("a CA client context").into_transport();
+            let counter = EpicsSignalRO::<f64>::new(&pv, "counter");
+            tokio::time::timeout(TIMEOUT, counter.connect(&transport)).await.expect("connect in time")?;
+            let start = counter.get().await?;
+            // The counter counts up by itself; the status's subscription
+            // holds the last handles to the channel and the context, and
+            // lets them go inside libca's monitor callback.
+            let status = Status::when(&counter, move |value| *value >= start + 3.0);
+            // Runs after the status's own callback, which drops the subscription.
+            status.add_callback(move |_| {
+                let _ = torn_down.send(());
+            });
+            drop(counter);
+            drop(transport);
+            status.wait(TIMEOUT).await
+        });
+        finished.send(result).ok();
+    });
+    let result = outcome.recv_timeout(2 * TIMEOUT).expect("the status finished");
+    result.expect("the status succeeded");
+    after_teardown
+        .recv_timeout(TIMEOUT)
+        .expect("the libca thread that let go of the context came back (and ran the status's next callback)");
+    let start = Instant::now();
+    while libca_contexts() > contexts {
+        assert!(start.elapsed() < TIMEOUT, "the dropped transport's libca context was never destroyed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(libca_contexts(), contexts);
+}
+
 // --- The staging tutorial on its own IOC ------------------------------------
 
 async fn tutorial_detector(ioc: &Ioc, exposure: f64) -> TriggeredDetector {

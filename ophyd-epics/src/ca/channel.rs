@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::ffi::{c_long, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use epics_ca_sys as sys;
@@ -28,6 +28,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::context::Context;
 use super::dbr::{self, Reply};
+use super::reaper::{CallbackScope, Reaped};
 use super::status;
 use crate::transport::{NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading};
 
@@ -192,7 +193,8 @@ fn awaiting<T: Send + 'static>(
 
 /// A connection to one PV over Channel Access.
 pub(crate) struct CaChannel {
-    inner: Arc<Inner>,
+    /// Reaped: a status or subscription callback may drop the last handle.
+    inner: Arc<Reaped<Inner>>,
 }
 
 impl CaChannel {
@@ -227,7 +229,7 @@ impl CaChannel {
             unsafe { drop(Arc::from_raw(puser as *const Shared)) };
             return Err(e);
         }
-        Ok(CaChannel { inner: Arc::new(Inner { chid, shared }) })
+        Ok(CaChannel { inner: Arc::new(Reaped::new(Inner { chid, shared })) })
     }
 
     /// Wait until the channel is connected (forever, for a PV nobody serves)
@@ -320,7 +322,8 @@ impl PvChannel for CaChannel {
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
         let native = self.inner.native()?.native;
-        let monitor = Arc::into_raw(Arc::new(Monitor { pv: self.inner.shared.name.clone(), callback }));
+        let monitor = Monitor { pv: self.inner.shared.name.clone(), callback, ended: AtomicBool::new(false) };
+        let monitor = Arc::into_raw(Arc::new(monitor));
         let mut evid: sys::evid = ptr::null_mut();
         let subscribed = self.inner.shared.context.with(|| unsafe {
             let status = sys::ca_create_subscription(
@@ -342,8 +345,13 @@ impl PvChannel for CaChannel {
             unsafe { drop(Arc::from_raw(monitor)) };
             return Err(e);
         }
-        let guard = MonitorGuard { channel: self.inner.clone(), evid, monitor };
-        Ok(Subscription::new(move || drop(guard)))
+        let guard = Reaped::new(MonitorGuard { channel: self.inner.clone(), evid, monitor });
+        Ok(Subscription::new(move || {
+            // Ended now, even when clearing it waits for the reaper.
+            // SAFETY: libca's count keeps the monitor alive until the guard goes.
+            unsafe { (*guard.monitor).ended.store(true, Ordering::SeqCst) };
+            drop(guard);
+        }))
     }
 }
 
@@ -351,11 +359,13 @@ impl PvChannel for CaChannel {
 struct Monitor {
     pv: String,
     callback: PvCallback,
+    /// The subscription was dropped: deliver nothing more.
+    ended: AtomicBool,
 }
 
 /// Ends a subscription when dropped; keeps its channel open until then.
 struct MonitorGuard {
-    channel: Arc<Inner>,
+    channel: Arc<Reaped<Inner>>,
     evid: sys::evid,
     /// libca's strong count of the monitor: its callback argument.
     monitor: *const Monitor,
@@ -394,6 +404,7 @@ impl Reply {
 }
 
 unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
+    let _scope = CallbackScope::enter();
     // SAFETY: the user pointer is the `Shared` that `Inner` keeps alive
     // until after ca_clear_channel, which stops these callbacks.
     let shared = &*(sys::ca_puser(args.chid) as *const Shared);
@@ -406,6 +417,7 @@ unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
 }
 
 unsafe extern "C" fn on_reply(args: sys::event_handler_args) {
+    let _scope = CallbackScope::enter();
     // SAFETY: as in `on_connection`.
     let shared = &*(sys::ca_puser(args.chid) as *const Shared);
     if let Some(pending) = shared.take(args.usr as usize) {
@@ -417,11 +429,16 @@ unsafe extern "C" fn on_reply(args: sys::event_handler_args) {
 }
 
 unsafe extern "C" fn on_monitor(args: sys::event_handler_args) {
+    // First, so that it covers the drop of everything below.
+    let _scope = CallbackScope::enter();
     // Our own count, so that dropping the subscription from inside its
     // callback does not free the callback while it runs.
     let monitor = args.usr as *const Monitor;
     Arc::increment_strong_count(monitor);
     let monitor = Arc::from_raw(monitor);
+    if monitor.ended.load(Ordering::SeqCst) {
+        return;
+    }
     if status::check(args.status).is_err() {
         tracing::debug!(pv = %monitor.pv, status = %status::message(args.status), "monitor event without data");
         return;

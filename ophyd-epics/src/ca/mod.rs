@@ -63,10 +63,18 @@
 //! hands out `'static` futures. Each request carries its number in the
 //! channel's table of pending requests, so libca never holds a pointer that
 //! a dropped future could invalidate.
+//!
+//! Code that libca's callbacks run (a status finishing, a subscription's
+//! callback) may drop the last handle to a channel, a subscription or the
+//! context itself. Destroying a context joins libca's threads, which would
+//! never return on one of them, so what is dropped there is closed on a
+//! reaper thread instead, a moment later; a subscription dropped there
+//! delivers nothing more meanwhile.
 
 mod channel;
 mod context;
 mod dbr;
+mod reaper;
 mod repeater;
 mod status;
 
