@@ -328,6 +328,47 @@ async fn a_pending_put_completion_does_not_hold_up_reads_of_the_same_pv() {
     status.wait(TIMEOUT).await.unwrap();
 }
 
+/// Assert that `status` fails within a second, saying that the write to
+/// `pv` was cut off by its channel closing.
+async fn fails_as_closed(status: Status, pv: &str) {
+    let start = Instant::now();
+    let err = status.wait(Duration::from_secs(1)).await.expect_err("the write cannot complete");
+    assert!(start.elapsed() < Duration::from_secs(1), "failed after {:?}", start.elapsed());
+    match &err {
+        Error::Put { pv: failed, reason, .. } => {
+            assert_eq!(failed, pv);
+            assert!(reason.contains("channel was closed"), "{err}");
+        }
+        other => panic!("expected a put cut off by its channel closing, got {other}"),
+    }
+    assert!(err.to_string().contains(pv), "the error names the PV: {err}");
+}
+
+#[tokio::test]
+async fn a_put_complete_write_in_flight_fails_when_its_signal_is_dropped() {
+    let ioc = Ioc::soft();
+    let slow = EpicsSignal::<f64>::new(&ioc.pv("slow"), "slow").with_put_complete(true);
+    slow.connect(&transport()).await.unwrap();
+    let status = slow.set(2.0);
+    assert!(!status.done(), "the IOC takes 0.5 s to complete it");
+    drop(slow);
+    fails_as_closed(status, &ioc.pv("slow")).await;
+}
+
+#[tokio::test]
+async fn a_put_complete_write_in_flight_fails_when_its_signal_connects_again() {
+    let ioc = Ioc::soft();
+    let slow = EpicsSignal::<f64>::new(&ioc.pv("slow"), "slow").with_put_complete(true);
+    slow.connect(&transport()).await.unwrap();
+    let status = slow.set(2.0);
+    assert!(!status.done(), "the IOC takes 0.5 s to complete it");
+    slow.connect(&transport()).await.unwrap();
+    fails_as_closed(status, &ioc.pv("slow")).await;
+    // The new channel works.
+    slow.set(3.0).wait(TIMEOUT).await.unwrap();
+    assert_eq!(slow.get().await.unwrap(), 3.0);
+}
+
 #[tokio::test]
 async fn a_put_without_write_access_is_refused_before_it_is_sent() {
     let ioc = Ioc::soft();
