@@ -17,6 +17,7 @@ use ophyd_core::{Error, Value};
 use ophyd_epics::ca::CaTransport;
 use ophyd_epics::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvError, Transport};
 use ophyd_tests::ioc::{self, Ioc};
+use ophyd_tests::venv;
 use serde_json::{json, Value as Json};
 
 const REFERENCE: &str = include_str!("../reference/ophyd-1.11-trigger_with_pc.json");
@@ -176,6 +177,31 @@ async fn every_value_type_is_written_and_read_back() {
     assert_eq!(dev.strings.get().await.unwrap(), ["x", "y", "z"]);
     let described = dev.describe().await.unwrap();
     assert_eq!(described.get("dev_doubles").unwrap().shape, [3], "the shape follows the array's length");
+}
+
+/// The bytes the IOC holds in the string PV `pv`, as an independent client
+/// (caproto's) reads them.
+fn iocs_bytes(pv: &str) -> Vec<u8> {
+    let script = "import sys; from caproto.sync.client import read; \
+                  sys.stdout.write(bytes(read(sys.argv[1], timeout=5, repeater=False).data[0]).hex())";
+    let out = std::process::Command::new(venv::python()).args(["-c", script, pv]).output().unwrap();
+    assert!(out.status.success(), "caproto cannot read {pv}: {}", String::from_utf8_lossy(&out.stderr));
+    let hex = String::from_utf8(out.stdout).unwrap();
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_string_that_is_not_utf8_is_written_back_byte_for_byte() {
+    let ioc = Ioc::soft();
+    let pv = ioc.pv("latin1");
+    assert_eq!(iocs_bytes(&pv), b"25\xb0C", "Latin-1, as the database gives it");
+    let latin1 = signal::<String>(&ioc, "latin1").await;
+    let original = latin1.get().await.unwrap();
+    assert_eq!(original, "25\u{EFB0}C", "the byte that is not UTF-8 as its raw-byte character");
+    latin1.put("changed".to_owned()).await.unwrap();
+    assert_eq!(iocs_bytes(&pv), b"changed");
+    latin1.put(original).await.unwrap();
+    assert_eq!(iocs_bytes(&pv), b"25\xb0C", "the value read, written back, is the IOC's bytes");
 }
 
 #[tokio::test]

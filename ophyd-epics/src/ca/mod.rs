@@ -45,6 +45,14 @@
 //!   array's current length, a scalar when the PV holds one element), the
 //!   IOC's timestamp in Unix seconds and the alarm severity. Metadata comes
 //!   from `DBR_CTRL_*`.
+//! - Strings are bytes to Channel Access. Valid UTF-8 reads as the text it
+//!   encodes; a byte that is not part of valid UTF-8 (Latin-1 `°`, `B0`,
+//!   from an old IOC) reads as the private-use character U+EF00 + byte
+//!   (U+EF80 to U+EFFF), and a character of that range that the IOC holds
+//!   as UTF-8 reads as the three characters of its three bytes. Writing
+//!   turns those characters back into their bytes, so a string read and
+//!   written back (a staged value restored) gives the IOC exactly the bytes
+//!   it had.
 //! - A put with `wait_complete` is a put-callback: it finishes when the IOC
 //!   has processed the record. Without, it is a plain put, done once libca
 //!   has it. A refused put (no write access, an IOC that rejects the value)
