@@ -280,6 +280,37 @@ async fn a_signal_of_the_wrong_type_fails_at_connect_naming_the_pv_and_both_type
     }
 }
 
+#[tokio::test]
+async fn a_value_type_that_cannot_hold_every_value_of_the_pv_exactly_is_refused_at_connect() {
+    let ioc = Ioc::soft();
+    // f32 would read 0.1 as 0.10000000149011612 and write that back.
+    let err = connect_error::<f32>(&ioc, "double").await;
+    let text = err.to_string();
+    assert!(text.contains(&ioc.pv("double")) && text.contains("DOUBLE") && text.contains("f32"), "{text}");
+    let cases = [
+        (err, "double", "f32", "a DOUBLE scalar"),
+        (connect_error::<f32>(&ioc, "long").await, "long", "f32", "a LONG scalar"),
+        (connect_error::<i16>(&ioc, "long").await, "long", "i16", "a LONG scalar"),
+        (connect_error::<i32>(&ioc, "float").await, "float", "i32", "a FLOAT scalar"),
+        (connect_error::<u8>(&ioc, "short").await, "short", "u8", "a SHORT scalar"),
+        (connect_error::<Vec<f32>>(&ioc, "doubles").await, "doubles", "Vec<f32>", "a DOUBLE array of 16"),
+    ];
+    for (err, name, declared, served) in cases {
+        match err {
+            Error::TypeMismatch { pv, expected, actual, .. } => {
+                assert_eq!((pv, expected.as_str(), actual.as_str()), (ioc.pv(name), declared, served));
+            }
+            other => panic!("expected a type mismatch for {declared} on {name}, got {other}"),
+        }
+    }
+    // Types that hold every value do connect.
+    assert_eq!(signal::<f64>(&ioc, "float").await.get().await.unwrap(), 0.25);
+    assert_eq!(signal::<f64>(&ioc, "long").await.get().await.unwrap(), 42.0);
+    assert_eq!(signal::<f32>(&ioc, "short").await.get().await.unwrap(), -7.0);
+    assert_eq!(signal::<i16>(&ioc, "char").await.get().await.unwrap(), 200);
+    assert_eq!(signal::<Vec<f64>>(&ioc, "longs").await.get().await.unwrap(), [10.0, 20.0, 30.0]);
+}
+
 /// A device some of whose PVs nobody serves.
 #[derive(Device)]
 struct PartlyServed {
