@@ -214,6 +214,42 @@ async fn an_array_longer_than_the_waveform_is_refused_naming_both_sizes() {
 }
 
 #[tokio::test]
+async fn an_empty_waveform_value_is_refused_before_it_is_sent_and_check_put_says_so() {
+    let ioc = Ioc::soft();
+    let channel = transport().connect(&ioc.pv("empty")).await.unwrap();
+    let current = channel.get().await.unwrap().value;
+    assert_eq!(current, Value::IntArray(vec![]), "the waveform holds nothing");
+    // What staging asks before it changes anything: could the original be put back?
+    let refused = channel.check_put(&current).expect_err("libca cannot write 0 elements");
+    assert!(refused.to_string().contains("Channel Access cannot write an empty array"), "{refused}");
+    assert_eq!(channel.put(current.clone(), false).await.unwrap_err(), refused, "put refuses it the same way");
+    assert_eq!(channel.check_put(&Value::IntArray(vec![1, 2])), Ok(()));
+    let too_long = channel.check_put(&Value::IntArray(vec![0; 9])).unwrap_err().to_string();
+    assert!(too_long.contains("at most 8"), "{too_long}");
+
+    let empty = signal::<Vec<i32>>(&ioc, "empty").await;
+    match empty.put(Vec::new()).await.unwrap_err() {
+        Error::NotSent { pv, reason, .. } => {
+            assert_eq!(pv, ioc.pv("empty"));
+            assert!(reason.contains("empty array"), "{reason}");
+        }
+        other => panic!("expected a put refused before sending, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn check_put_refuses_what_put_would_refuse_before_sending() {
+    let ioc = Ioc::soft();
+    let t = transport();
+    let readonly = t.connect(&ioc.pv("readonly")).await.unwrap();
+    assert_eq!(readonly.check_put(&Value::Float(1.0)), Err(PvError::Refused("Write access denied".into())));
+    let double = t.connect(&ioc.pv("double")).await.unwrap();
+    assert!(matches!(double.check_put(&Value::from("fast")), Err(PvError::BadValue(_))));
+    assert_eq!(double.check_put(&Value::Float(1.0)), Ok(()));
+    assert_eq!(double.get().await.unwrap().value, Value::Float(1.5), "a dry run writes nothing");
+}
+
+#[tokio::test]
 async fn enums_are_set_by_index_or_by_string_and_read_as_their_index() {
     let ioc = Ioc::soft();
     let mbbo = signal::<Enum>(&ioc, "mbbo").await;

@@ -148,6 +148,32 @@ impl Inner {
         Ok(info)
     }
 
+    /// `value` laid out for a put to this channel as it is now, or why it
+    /// cannot be sent: every check libca would make before sending, made
+    /// here so that a dry run ([`PvChannel::check_put`]) gives the same
+    /// answer as the put.
+    fn payload(&self, value: &Value) -> Result<dbr::Payload, PvError> {
+        let info = self.native()?;
+        // SAFETY: `chid` is valid until `drop`.
+        if unsafe { sys::ca_write_access(self.chid) } == 0 {
+            return Err(status::error(sys::ECA_NOWTACCESS));
+        }
+        let payload = dbr::encode(value, info.native)?;
+        if payload.count() == 0 {
+            return Err(PvError::BadValue(
+                "Channel Access cannot write an empty array (libca refuses a put of 0 elements)".into(),
+            ));
+        }
+        if payload.count() > info.count {
+            return Err(PvError::BadValue(format!(
+                "{} elements do not fit: the PV holds at most {}",
+                payload.count(),
+                info.count
+            )));
+        }
+        Ok(payload)
+    }
+
     /// A `ca_array_get_callback` of `dbr_type`, decoded by `decode`.
     fn get_with<T: Send + 'static>(
         &self,
@@ -285,24 +311,23 @@ impl PvChannel for CaChannel {
         }
     }
 
+    /// The checks of [`CaChannel::put_then`] before it sends anything.
+    fn check_put(&self, value: &Value) -> Result<(), PvError> {
+        self.inner.payload(value).map(|_| ())
+    }
+
     /// The put-callback finishes `done` straight from libca's callback
     /// thread: no task in between. Everything checked before libca sends
-    /// the request (connection, encoding, element count, libca's own checks
-    /// such as write access) is an `Err` here: nothing was sent.
+    /// the request (connection, write access, encoding, element count) is an
+    /// `Err` here, as [`CaChannel::check_put`] reports it: nothing was sent.
     fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) -> Result<(), PvError> {
-        let info = self.inner.native()?;
-        let payload = dbr::encode(&value, info.native)?;
-        if payload.count() > info.count {
-            return Err(PvError::BadValue(format!(
-                "{} elements do not fit: the PV holds at most {}",
-                payload.count(),
-                info.count
-            )));
-        }
+        let payload = self.inner.payload(&value)?;
         let (chid, dbr_type, count, data) =
             (self.inner.chid, payload.dbr_type(), payload.count() as _, payload.as_ptr());
         if !wait_complete {
-            // libca copies the value before returning.
+            // SAFETY: `chid` lives as long as `self.inner`; `data` points to
+            // `count` elements of `dbr_type` in `payload`, which libca copies
+            // before returning.
             let written = self.inner.shared.context.with(|| unsafe {
                 let status = sys::ca_array_put(dbr_type, count, chid, data);
                 if status::check(status).is_ok() {
@@ -316,6 +341,7 @@ impl PvChannel for CaChannel {
         }
         self.inner.shared.request_then(
             move |reply: &Reply| done(status::check(reply.status)),
+            // SAFETY: as for the plain put; `usr` is a request number, not a pointer.
             |usr| unsafe { sys::ca_array_put_callback(dbr_type, count, chid, data, Some(on_reply), usr) },
         )
     }

@@ -59,6 +59,12 @@
 //!   is [`PvError::Refused`] with libca's text for the IOC's answer; a plain
 //!   put the IOC rejects later can only be logged (target
 //!   `ophyd_epics::ca::context`), as libca reports it asynchronously.
+//! - Channel Access cannot write an empty array (libca refuses a put of 0
+//!   elements), so an empty waveform's value cannot be put back once
+//!   changed. Such a put, like one without write access or with more
+//!   elements than the PV holds, is refused before anything is sent, and
+//!   [`PvChannel::check_put`](crate::PvChannel::check_put) (what staging
+//!   asks first) gives the same answer without writing.
 //! - Subscriptions deliver every value and alarm change, from libca's
 //!   threads; keep their callbacks short, as libca runs one at a time.
 //!
