@@ -94,7 +94,8 @@ pub(crate) struct Reply {
     /// The payload, valid for the duration of the callback only; null for
     /// puts and failures.
     pub dbr: *const c_void,
-    /// The channel's element count: 1 means the PV is a scalar.
+    /// The channel's element count: 1 means the PV is a scalar. No reply
+    /// holds more; one that claims to is not read.
     pub element_count: usize,
 }
 
@@ -180,7 +181,8 @@ fn floats<T: Into<f64>>(scalar: bool, items: Vec<T>) -> Value {
 
 /// Decode a `DBR_TIME_*` reply: the value (a scalar when the PV holds one
 /// element, an array otherwise), its timestamp in Unix seconds and its alarm
-/// severity.
+/// severity. A reply claiming more elements than the channel holds is an
+/// error, not a read: nothing past what the channel can hold is touched.
 ///
 /// # Safety
 /// `reply.dbr` must be the payload libca delivered with `reply.dbr_type`
@@ -188,6 +190,12 @@ fn floats<T: Into<f64>>(scalar: bool, items: Vec<T>) -> Value {
 pub(crate) unsafe fn decode_time(reply: &Reply) -> Result<PvReading, String> {
     if reply.dbr.is_null() {
         return Err("the server sent no data".into());
+    }
+    if reply.count > reply.element_count {
+        return Err(format!(
+            "a reply of {} elements from a channel that holds at most {}: not read",
+            reply.count, reply.element_count
+        ));
     }
     let scalar = reply.element_count <= 1;
     let (dbr, n) = (reply.dbr, reply.count);
@@ -531,6 +539,32 @@ mod tests {
         assert_eq!(array.severity, 2);
         let scalar = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 1, ptr, 1)) }.unwrap();
         assert_eq!(scalar.value, Value::Float(1.5));
+    }
+
+    #[test]
+    fn a_time_reply_claiming_more_elements_than_the_channel_holds_is_not_read() {
+        #[repr(C)]
+        struct TimeDoubles {
+            head: sys::dbr_time_double,
+            more: [f64; 2],
+        }
+        // Three elements really there, so that reading them is no accident;
+        // but the channel holds two.
+        let data = TimeDoubles {
+            head: sys::dbr_time_double {
+                status: 0,
+                severity: 0,
+                stamp: sys::epicsTimeStamp { secPastEpoch: 0, nsec: 0 },
+                RISC_pad: 0,
+                value: 1.0,
+            },
+            more: [2.0, 3.0],
+        };
+        let ptr = (&data as *const TimeDoubles).cast();
+        let err = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 3, ptr, 2)) }.unwrap_err();
+        assert_eq!(err, "a reply of 3 elements from a channel that holds at most 2: not read");
+        let fits = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 2, ptr, 2)) }.unwrap();
+        assert_eq!(fits.value, Value::FloatArray(vec![1.0, 2.0]));
     }
 
     #[test]
