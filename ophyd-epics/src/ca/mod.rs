@@ -63,8 +63,8 @@
 //!   elements), so an empty waveform's value cannot be put back once
 //!   changed. Such a put, like one without write access or with more
 //!   elements than the PV holds, is refused before anything is sent, and
-//!   [`PvChannel::check_put`](crate::PvChannel::check_put) (what staging
-//!   asks first) gives the same answer without writing.
+//!   [`PvChannel::check_put`] (what staging asks first) gives the same
+//!   answer without writing.
 //! - Subscriptions deliver every value and alarm change, from libca's
 //!   threads; keep their callbacks short, as libca runs one at a time.
 //!
