@@ -20,6 +20,12 @@
 //! library path of every binary that depends on this crate, so nobody sets
 //! `LD_LIBRARY_PATH`. This crate's own test and example binaries also get an
 //! rpath to the real folder, so they run outside cargo too.
+//!
+//! A link argument given here reaches only this crate's own binaries, so the
+//! folder is also handed to dependents as `links` metadata (the manifest's
+//! `links = "ophyd-epics-ca"`): their build scripts read it as
+//! `DEP_OPHYD_EPICS_CA_LIBDIR` and give their own binaries the rpath (the
+//! README shows the four lines).
 
 use std::env;
 use std::fmt::Write as _;
@@ -158,6 +164,7 @@ fn link_folder(folder: &Path) {
     println!("cargo:rustc-link-search=native={}", links.display());
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", folder.display());
+        println!("cargo:libdir={}", folder.display());
     }
 }
 

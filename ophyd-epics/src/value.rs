@@ -4,64 +4,160 @@ use ophyd_core::{Enum, SignalValue};
 
 use crate::transport::{NativeType, PvInfo};
 
-/// A value type an EPICS signal can hold, and the PVs it fits. A signal on a
-/// PV that does not fit fails at connect with a type-mismatch error.
+/// A value type an EPICS signal can hold, and the PVs it fits: those every
+/// value of which it holds exactly, so that a value read and written back
+/// (staging's restore) is the value the PV had. A signal on a PV that does
+/// not fit fails at connect with a type-mismatch error.
+///
+/// | value type | native types it fits |
+/// |---|---|
+/// | `f64` | DOUBLE, FLOAT, LONG, SHORT, CHAR |
+/// | `f32` | FLOAT, SHORT, CHAR |
+/// | `i64`, `i32` | LONG, SHORT, CHAR |
+/// | `i16` | SHORT, CHAR |
+/// | `u8` | CHAR |
+/// | `String` | STRING |
+/// | `Enum` | ENUM |
+///
+/// The numbers fit scalars, and their `Vec`s fit arrays of the same types
+/// (`Vec<String>` too). So `f32` does not fit a DOUBLE PV (0.1 would come
+/// back as 0.10000000149011612, 1e39 as infinity) nor a LONG one (integers
+/// above 2^24 would be rounded), and `i16` does not fit a LONG one.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the value type of an EPICS signal",
-    note = "EPICS signals hold f64, f32, i32, i16, u8, String, Enum, or a Vec of these"
+    note = "EPICS signals hold f64, f32, i64, i32, i16, u8, String, Enum, or a Vec of these"
 )]
 pub trait EpicsValue: SignalValue + Default {
-    /// Whether a PV of type `info` can be read and written as `Self`.
+    /// Whether `Self` can hold every value of a PV of type `info` exactly.
     fn fits(info: PvInfo) -> bool;
 }
 
-macro_rules! scalar {
-    ($($t:ty => |$n:ident| $fits:expr),* $(,)?) => {$(
+/// Each type, then the native types it holds every value of exactly: the
+/// type fits scalars of those, its `Vec` arrays of them.
+macro_rules! fits {
+    ($($t:ty => $($native:ident)|+;)*) => {$(
         impl EpicsValue for $t {
             fn fits(info: PvInfo) -> bool {
-                let $n = info.native;
-                info.count == 1 && $fits
+                info.count == 1 && matches!(info.native, $(NativeType::$native)|+)
             }
         }
-    )*};
-}
-scalar!(
-    f64 => |n| n.is_numeric() && n != NativeType::Enum,
-    f32 => |n| n.is_numeric() && n != NativeType::Enum,
-    i64 => |n| n.is_integer() && n != NativeType::Enum,
-    i32 => |n| n.is_integer() && n != NativeType::Enum,
-    i16 => |n| matches!(n, NativeType::Short | NativeType::Char),
-    u8 => |n| n == NativeType::Char,
-    String => |n| n == NativeType::String,
-    Enum => |n| n == NativeType::Enum,
-);
 
-macro_rules! array {
-    ($($t:ty => |$n:ident| $fits:expr),* $(,)?) => {$(
         impl EpicsValue for Vec<$t> {
             fn fits(info: PvInfo) -> bool {
-                let $n = info.native;
-                $fits
+                matches!(info.native, $(NativeType::$native)|+)
             }
         }
     )*};
 }
-array!(
-    f64 => |n| n.is_numeric() && n != NativeType::Enum,
-    f32 => |n| n.is_numeric() && n != NativeType::Enum,
-    i64 => |n| n.is_integer() && n != NativeType::Enum,
-    i32 => |n| n.is_integer() && n != NativeType::Enum,
-    i16 => |n| matches!(n, NativeType::Short | NativeType::Char),
-    u8 => |n| n == NativeType::Char,
-    String => |n| n == NativeType::String,
-);
+fits! {
+    f64 => Double | Float | Long | Short | Char;
+    f32 => Float | Short | Char;
+    i64 => Long | Short | Char;
+    i32 => Long | Short | Char;
+    i16 => Short | Char;
+    u8 => Char;
+    String => String;
+}
+
+impl EpicsValue for Enum {
+    fn fits(info: PvInfo) -> bool {
+        info.count == 1 && info.native == NativeType::Enum
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ophyd_core::Value;
+
+    const NUMERIC: [NativeType; 5] =
+        [NativeType::Double, NativeType::Float, NativeType::Long, NativeType::Short, NativeType::Char];
 
     fn info(native: NativeType, count: usize) -> PvInfo {
         PvInfo { native, count }
+    }
+
+    /// The extreme and awkward values of each numeric native type, as a
+    /// transport delivers them.
+    fn witnesses(native: NativeType) -> Vec<Value> {
+        let floats = |xs: &[f64]| xs.iter().map(|&x| Value::Float(x)).collect();
+        let ints = |xs: &[i64]| xs.iter().map(|&x| Value::Int(x)).collect();
+        match native {
+            NativeType::Double => floats(&[0.1, 1e39, f64::MAX, -f64::MAX, 5e-324]),
+            NativeType::Float => floats(&[
+                f64::from(0.1f32),
+                f64::from(f32::MAX),
+                f64::from(-f32::MAX),
+                f64::from(f32::from_bits(1)), // the smallest subnormal
+            ]),
+            NativeType::Long => ints(&[i32::MIN.into(), i32::MAX.into(), (1 << 24) + 1]),
+            NativeType::Short => ints(&[i16::MIN.into(), i16::MAX.into()]),
+            NativeType::Char => ints(&[0, 255]),
+            NativeType::String | NativeType::Enum => unreachable!("not numeric"),
+        }
+    }
+
+    /// Whether `T` reads `value` and gives back the very same number.
+    fn keeps<T: SignalValue>(value: &Value) -> bool {
+        let Some(back) = T::from_value(value).map(|t| t.to_value()) else { return false };
+        match (&back, value) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Float(a), Value::Int(b)) | (Value::Int(b), Value::Float(a)) => *a == *b as f64 && *a as i64 == *b,
+            _ => false,
+        }
+    }
+
+    /// `T` fits exactly the numeric types whose every value it keeps, and
+    /// `Vec<T>` fits their arrays.
+    fn fits_exactly_what_it_keeps<T: EpicsValue>()
+    where
+        Vec<T>: EpicsValue,
+    {
+        for native in NUMERIC {
+            let keeps_all = witnesses(native).iter().all(keeps::<T>);
+            assert_eq!(T::fits(info(native, 1)), keeps_all, "{} on a {native} PV", T::TYPE_NAME);
+            assert_eq!(Vec::<T>::fits(info(native, 8)), keeps_all, "{} on a {native} array", T::TYPE_NAME);
+        }
+        assert!(!T::fits(info(NativeType::Enum, 1)), "{} on an ENUM: that is what Enum is for", T::TYPE_NAME);
+        assert!(!T::fits(info(NativeType::String, 1)));
+    }
+
+    #[test]
+    fn number_types_fit_the_pvs_whose_every_value_they_hold_exactly() {
+        fits_exactly_what_it_keeps::<f64>();
+        fits_exactly_what_it_keeps::<f32>();
+        fits_exactly_what_it_keeps::<i64>();
+        fits_exactly_what_it_keeps::<i32>();
+        fits_exactly_what_it_keeps::<i16>();
+        fits_exactly_what_it_keeps::<u8>();
+    }
+
+    #[test]
+    fn the_documented_table() {
+        use NativeType::*;
+        let fitting = |fits: fn(PvInfo) -> bool| -> Vec<NativeType> {
+            [Double, Float, Long, Short, Char, String, Enum].into_iter().filter(|&n| fits(info(n, 1))).collect()
+        };
+        assert_eq!(fitting(f64::fits), [Double, Float, Long, Short, Char]);
+        assert_eq!(fitting(f32::fits), [Float, Short, Char]);
+        assert_eq!(fitting(i64::fits), [Long, Short, Char]);
+        assert_eq!(fitting(i32::fits), [Long, Short, Char]);
+        assert_eq!(fitting(i16::fits), [Short, Char]);
+        assert_eq!(fitting(u8::fits), [Char]);
+        assert_eq!(fitting(<std::string::String as EpicsValue>::fits), [String]);
+        assert_eq!(fitting(ophyd_core::Enum::fits), [Enum]);
+    }
+
+    #[test]
+    fn a_lossy_type_would_change_the_value_on_restore() {
+        // What refusing f32 on DOUBLE and i16 on LONG prevents.
+        assert_eq!(f32::from_value(&Value::Float(0.1)).map(|x| x.to_value()), Some(Value::Float(0.10000000149011612)));
+        assert_eq!(f32::from_value(&Value::Float(1e39)), Some(f32::INFINITY));
+        assert_eq!(f32::from_value(&Value::Int((1 << 24) + 1)), Some(16_777_216.0));
+        assert!(!f32::fits(info(NativeType::Double, 1)));
+        assert!(!f32::fits(info(NativeType::Long, 1)));
+        assert!(!i16::fits(info(NativeType::Long, 1)));
     }
 
     #[test]
@@ -84,5 +180,6 @@ mod tests {
         assert!(Vec::<f64>::fits(info(NativeType::Double, 100)));
         assert!(Vec::<f64>::fits(info(NativeType::Double, 1)));
         assert!(!Vec::<String>::fits(info(NativeType::Double, 4)));
+        assert!(!Vec::<f32>::fits(info(NativeType::Double, 4)));
     }
 }

@@ -19,11 +19,12 @@
 //! context reaches every IOC of the pool. Under `cargo nextest`, where each
 //! test is a process, each test gets its own pool.
 //!
-//! The process also runs a CA repeater (a thread here), as every EPICS host
-//! does: the IOCs send their beacons to it and it relays them to the CA
-//! clients. Without one, libca would try to start EPICS's `caRepeater`
-//! program (which the Python packages do not install) and, after a minute
-//! of failing to register with a repeater, say so on standard error.
+//! The process also runs a CA repeater (ophyd-epics' in-process one, on a
+//! thread), as every EPICS host does: the IOCs send their beacons to it and
+//! it relays them to the CA clients. It listens on a free loopback port of
+//! its own rather than the host's repeater port, so the test network stays
+//! apart from anything else on the machine; `EPICS_CA_REPEATER_PORT` points
+//! the clients (which then find it running) and the IOCs at it.
 //!
 //! A client finds a restarted IOC again by itself: libca searches for
 //! disconnected channels every 10 s (its "disconnect governor"), so tests of
@@ -120,7 +121,9 @@ fn address_list(network: &Network) -> String {
 
 fn network() -> &'static Network {
     NETWORK.get_or_init(|| {
-        let repeater_port = start_repeater().unwrap_or_else(|e| panic!("cannot start the CA repeater: {e}"));
+        let repeater_port = ophyd_epics::ca::start_repeater(SocketAddrV4::new(LOOPBACK, 0).into())
+            .unwrap_or_else(|e| panic!("cannot start the CA repeater: {e}"))
+            .port();
         let ports = free_ports(POOL_SIZE).unwrap_or_else(|e| panic!("cannot find free ports: {e}"));
         let network = Network { free: Mutex::new(ports.clone()), ports, returned: Condvar::new(), repeater_port };
         // Before any CA context exists in this process: libca reads these
@@ -425,49 +428,4 @@ impl fmt::Debug for Ioc {
             .field("port", &self.port())
             .finish()
     }
-}
-
-/// CA message header commands the repeater knows.
-const CA_PROTO_RSRV_IS_UP: u16 = 13;
-const CA_PROTO_REPEATER_CONFIRM: u16 = 17;
-const CA_PROTO_REPEATER_REGISTER: u16 = 24;
-
-/// Run a CA repeater on a free loopback port, in a thread, and return the
-/// port. Like EPICS's `caRepeater`: clients register with it, and it relays
-/// every other datagram (the IOCs' beacons) to all of them.
-fn start_repeater() -> io::Result<u16> {
-    let socket = UdpSocket::bind((LOOPBACK, 0))?;
-    let port = socket.local_addr()?.port();
-    thread::Builder::new().name("ca-repeater".into()).spawn(move || {
-        let mut clients: Vec<std::net::SocketAddr> = Vec::new();
-        let mut buffer = [0u8; 1500];
-        loop {
-            let Ok((len, from)) = socket.recv_from(&mut buffer) else { continue };
-            let message = &mut buffer[..len];
-            let command = (len >= 16).then(|| u16::from_be_bytes([message[0], message[1]]));
-            if len == 0 || command == Some(CA_PROTO_REPEATER_REGISTER) {
-                if !clients.contains(&from) {
-                    clients.push(from);
-                }
-                let mut confirm = [0u8; 16];
-                confirm[..2].copy_from_slice(&CA_PROTO_REPEATER_CONFIRM.to_be_bytes());
-                confirm[12..].copy_from_slice(&LOOPBACK.octets());
-                let _ = socket.send_to(&confirm, from);
-                continue;
-            }
-            if command == Some(CA_PROTO_RSRV_IS_UP) && message[12..16] == [0; 4] {
-                // A beacon that leaves the server address to the repeater.
-                if let std::net::SocketAddr::V4(v4) = from {
-                    message[12..16].copy_from_slice(&v4.ip().octets());
-                }
-            }
-            // A client that went away stays listed: libca registers only
-            // once per context, so dropping a live one by mistake would be
-            // worse than a few datagrams to nowhere.
-            for client in clients.iter().filter(|client| **client != from) {
-                let _ = socket.send_to(message, client);
-            }
-        }
-    })?;
-    Ok(port)
 }

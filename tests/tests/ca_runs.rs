@@ -1,7 +1,12 @@
 //! Runs against the tutorial's real IOC (caproto's `trigger_with_pc`) over
 //! Channel Access: the `count` example, interrupted with Ctrl-C (SIGINT)
 //! and aborted, leaves the IOC as it found it and writes a document stream
-//! whose RunStop says `abort`.
+//! whose RunStop says `abort`; the program also runs as a user runs it,
+//! outside cargo, and on a host where no CA repeater runs yet.
+//!
+//! The example programs are those in `target/<profile>/examples`: build
+//! them with `cargo build -p examples --features ca --examples` (a
+//! workspace-wide `cargo test` does) before running these tests alone.
 #![cfg(feature = "ca")]
 
 use std::io::{BufRead, BufReader};
@@ -85,5 +90,62 @@ async fn count_interrupted_twice_with_ctrl_c_aborts_and_leaves_the_ioc_as_it_fou
     assert!(stop["reason"].as_str().unwrap().contains("Ctrl-C"), "{stop}");
     venv::assert_valid_documents(docs.iter());
     assert_eq!(enabled.get().await.unwrap(), Enum::Index(0), "unstaged: enabled is back to 0 on the IOC");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_count_example_finds_libca_without_ld_library_path() {
+    ioc::ca_client_environment();
+    let ioc = Ioc::trigger_with_pc();
+    // As a user runs the program: straight from target/, not through cargo,
+    // which would put libca's folder on LD_LIBRARY_PATH.
+    let out = Command::new(example("count"))
+        .args(["--ca", ioc.device_prefix(), "--num", "1", "--exposure-time", "0.01", "--quiet"])
+        .env_remove("LD_LIBRARY_PATH")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "count exited with {}:\n{stderr}", out.status);
+}
+
+#[test]
+fn the_count_example_starts_no_carepeater_program_where_no_repeater_runs() {
+    ioc::ca_client_environment();
+    let ioc = Ioc::trigger_with_pc();
+    // A repeater port nothing listens on (this test process's own repeater
+    // is elsewhere). libca would then run EPICS's `caRepeater` program,
+    // which is not installed: older libca versions complain about it on
+    // standard error, newer ones quietly run a repeater thread instead. A
+    // stand-in `caRepeater` on the PATH shows whether it was tried at all.
+    let free = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let dir = std::env::temp_dir().join(format!("ophyd-rs-repeater-{}", ophyd_run::new_uid()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let started = dir.join("started");
+    let program = dir.join("caRepeater");
+    std::fs::write(&program, format!("#!/bin/sh\necho started > '{}'\n", started.display())).unwrap();
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(dir.clone()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+
+    let out = Command::new(example("count"))
+        .args(["--ca", ioc.device_prefix(), "--num", "2", "--exposure-time", "0.01", "--quiet"])
+        .env("EPICS_CA_REPEATER_PORT", port.to_string())
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "count exited with {}:\n{stderr}", out.status);
+    for complaint in ["caRepeater", "CA Repeater", "CA repeater"] {
+        assert!(!stderr.contains(complaint), "{complaint:?} on standard error:\n{stderr}");
+    }
+    // libca starts the program detached; give it time to show up.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!started.exists(), "libca ran `caRepeater`: the program started no repeater of its own");
     std::fs::remove_dir_all(dir).ok();
 }

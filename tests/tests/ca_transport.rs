@@ -17,6 +17,7 @@ use ophyd_core::{Error, Value};
 use ophyd_epics::ca::CaTransport;
 use ophyd_epics::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvError, Transport};
 use ophyd_tests::ioc::{self, Ioc};
+use ophyd_tests::venv;
 use serde_json::{json, Value as Json};
 
 const REFERENCE: &str = include_str!("../reference/ophyd-1.11-trigger_with_pc.json");
@@ -178,6 +179,31 @@ async fn every_value_type_is_written_and_read_back() {
     assert_eq!(described.get("dev_doubles").unwrap().shape, [3], "the shape follows the array's length");
 }
 
+/// The bytes the IOC holds in the string PV `pv`, as an independent client
+/// (caproto's) reads them.
+fn iocs_bytes(pv: &str) -> Vec<u8> {
+    let script = "import sys; from caproto.sync.client import read; \
+                  sys.stdout.write(bytes(read(sys.argv[1], timeout=5, repeater=False).data[0]).hex())";
+    let out = std::process::Command::new(venv::python()).args(["-c", script, pv]).output().unwrap();
+    assert!(out.status.success(), "caproto cannot read {pv}: {}", String::from_utf8_lossy(&out.stderr));
+    let hex = String::from_utf8(out.stdout).unwrap();
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_string_that_is_not_utf8_is_written_back_byte_for_byte() {
+    let ioc = Ioc::soft();
+    let pv = ioc.pv("latin1");
+    assert_eq!(iocs_bytes(&pv), b"25\xb0C", "Latin-1, as the database gives it");
+    let latin1 = signal::<String>(&ioc, "latin1").await;
+    let original = latin1.get().await.unwrap();
+    assert_eq!(original, "25\u{EFB0}C", "the byte that is not UTF-8 as its raw-byte character");
+    latin1.put("changed".to_owned()).await.unwrap();
+    assert_eq!(iocs_bytes(&pv), b"changed");
+    latin1.put(original).await.unwrap();
+    assert_eq!(iocs_bytes(&pv), b"25\xb0C", "the value read, written back, is the IOC's bytes");
+}
+
 #[tokio::test]
 async fn an_array_longer_than_the_waveform_is_refused_naming_both_sizes() {
     let ioc = Ioc::soft();
@@ -185,6 +211,42 @@ async fn an_array_longer_than_the_waveform_is_refused_naming_both_sizes() {
     let err = longs.put(vec![0; 9]).await.unwrap_err().to_string();
     assert!(err.contains("9 elements") && err.contains("at most 8"), "{err}");
     assert!(err.contains(&ioc.pv("longs")), "the error names the PV: {err}");
+}
+
+#[tokio::test]
+async fn an_empty_waveform_value_is_refused_before_it_is_sent_and_check_put_says_so() {
+    let ioc = Ioc::soft();
+    let channel = transport().connect(&ioc.pv("empty")).await.unwrap();
+    let current = channel.get().await.unwrap().value;
+    assert_eq!(current, Value::IntArray(vec![]), "the waveform holds nothing");
+    // What staging asks before it changes anything: could the original be put back?
+    let refused = channel.check_put(&current).expect_err("libca cannot write 0 elements");
+    assert!(refused.to_string().contains("Channel Access cannot write an empty array"), "{refused}");
+    assert_eq!(channel.put(current.clone(), false).await.unwrap_err(), refused, "put refuses it the same way");
+    assert_eq!(channel.check_put(&Value::IntArray(vec![1, 2])), Ok(()));
+    let too_long = channel.check_put(&Value::IntArray(vec![0; 9])).unwrap_err().to_string();
+    assert!(too_long.contains("at most 8"), "{too_long}");
+
+    let empty = signal::<Vec<i32>>(&ioc, "empty").await;
+    match empty.put(Vec::new()).await.unwrap_err() {
+        Error::NotSent { pv, reason, .. } => {
+            assert_eq!(pv, ioc.pv("empty"));
+            assert!(reason.contains("empty array"), "{reason}");
+        }
+        other => panic!("expected a put refused before sending, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn check_put_refuses_what_put_would_refuse_before_sending() {
+    let ioc = Ioc::soft();
+    let t = transport();
+    let readonly = t.connect(&ioc.pv("readonly")).await.unwrap();
+    assert_eq!(readonly.check_put(&Value::Float(1.0)), Err(PvError::Refused("Write access denied".into())));
+    let double = t.connect(&ioc.pv("double")).await.unwrap();
+    assert!(matches!(double.check_put(&Value::from("fast")), Err(PvError::BadValue(_))));
+    assert_eq!(double.check_put(&Value::Float(1.0)), Ok(()));
+    assert_eq!(double.get().await.unwrap().value, Value::Float(1.5), "a dry run writes nothing");
 }
 
 #[tokio::test]
@@ -252,6 +314,37 @@ async fn a_signal_of_the_wrong_type_fails_at_connect_naming_the_pv_and_both_type
             other => panic!("expected a type mismatch for {name}, got {other}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_value_type_that_cannot_hold_every_value_of_the_pv_exactly_is_refused_at_connect() {
+    let ioc = Ioc::soft();
+    // f32 would read 0.1 as 0.10000000149011612 and write that back.
+    let err = connect_error::<f32>(&ioc, "double").await;
+    let text = err.to_string();
+    assert!(text.contains(&ioc.pv("double")) && text.contains("DOUBLE") && text.contains("f32"), "{text}");
+    let cases = [
+        (err, "double", "f32", "a DOUBLE scalar"),
+        (connect_error::<f32>(&ioc, "long").await, "long", "f32", "a LONG scalar"),
+        (connect_error::<i16>(&ioc, "long").await, "long", "i16", "a LONG scalar"),
+        (connect_error::<i32>(&ioc, "float").await, "float", "i32", "a FLOAT scalar"),
+        (connect_error::<u8>(&ioc, "short").await, "short", "u8", "a SHORT scalar"),
+        (connect_error::<Vec<f32>>(&ioc, "doubles").await, "doubles", "Vec<f32>", "a DOUBLE array of 16"),
+    ];
+    for (err, name, declared, served) in cases {
+        match err {
+            Error::TypeMismatch { pv, expected, actual, .. } => {
+                assert_eq!((pv, expected.as_str(), actual.as_str()), (ioc.pv(name), declared, served));
+            }
+            other => panic!("expected a type mismatch for {declared} on {name}, got {other}"),
+        }
+    }
+    // Types that hold every value do connect.
+    assert_eq!(signal::<f64>(&ioc, "float").await.get().await.unwrap(), 0.25);
+    assert_eq!(signal::<f64>(&ioc, "long").await.get().await.unwrap(), 42.0);
+    assert_eq!(signal::<f32>(&ioc, "short").await.get().await.unwrap(), -7.0);
+    assert_eq!(signal::<i16>(&ioc, "char").await.get().await.unwrap(), 200);
+    assert_eq!(signal::<Vec<f64>>(&ioc, "longs").await.get().await.unwrap(), [10.0, 20.0, 30.0]);
 }
 
 /// A device some of whose PVs nobody serves.
@@ -326,6 +419,47 @@ async fn a_pending_put_completion_does_not_hold_up_reads_of_the_same_pv() {
     assert_eq!(slow.get().await.unwrap(), 5.0);
     assert!(!status.done(), "the read came back while the IOC was still processing the put");
     status.wait(TIMEOUT).await.unwrap();
+}
+
+/// Assert that `status` fails within a second, saying that the write to
+/// `pv` was cut off by its channel closing.
+async fn fails_as_closed(status: Status, pv: &str) {
+    let start = Instant::now();
+    let err = status.wait(Duration::from_secs(1)).await.expect_err("the write cannot complete");
+    assert!(start.elapsed() < Duration::from_secs(1), "failed after {:?}", start.elapsed());
+    match &err {
+        Error::Put { pv: failed, reason, .. } => {
+            assert_eq!(failed, pv);
+            assert!(reason.contains("channel was closed"), "{err}");
+        }
+        other => panic!("expected a put cut off by its channel closing, got {other}"),
+    }
+    assert!(err.to_string().contains(pv), "the error names the PV: {err}");
+}
+
+#[tokio::test]
+async fn a_put_complete_write_in_flight_fails_when_its_signal_is_dropped() {
+    let ioc = Ioc::soft();
+    let slow = EpicsSignal::<f64>::new(&ioc.pv("slow"), "slow").with_put_complete(true);
+    slow.connect(&transport()).await.unwrap();
+    let status = slow.set(2.0);
+    assert!(!status.done(), "the IOC takes 0.5 s to complete it");
+    drop(slow);
+    fails_as_closed(status, &ioc.pv("slow")).await;
+}
+
+#[tokio::test]
+async fn a_put_complete_write_in_flight_fails_when_its_signal_connects_again() {
+    let ioc = Ioc::soft();
+    let slow = EpicsSignal::<f64>::new(&ioc.pv("slow"), "slow").with_put_complete(true);
+    slow.connect(&transport()).await.unwrap();
+    let status = slow.set(2.0);
+    assert!(!status.done(), "the IOC takes 0.5 s to complete it");
+    slow.connect(&transport()).await.unwrap();
+    fails_as_closed(status, &ioc.pv("slow")).await;
+    // The new channel works.
+    slow.set(3.0).wait(TIMEOUT).await.unwrap();
+    assert_eq!(slow.get().await.unwrap(), 3.0);
 }
 
 #[tokio::test]
@@ -437,6 +571,64 @@ async fn losing_the_ioc_fails_operations_at_once_and_its_return_restores_them() 
             Err(_) => panic!("the subscription lives on through the restart, but saw only {resumed:?}"),
         }
     }
+}
+
+/// How many libca client contexts of this process have searched for a PV:
+/// each runs one thread named `CAC-UDP` until it is destroyed.
+fn libca_contexts() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "CAC-UDP")
+        .count()
+}
+
+#[test]
+fn a_status_that_outlives_its_signal_and_transport_finishes_and_the_context_goes_away() {
+    let ioc = Ioc::soft();
+    let pv = ioc.pv("counter");
+    // The process's shared context searches once, so that it is counted
+    // before the baseline is taken (no other test creates a context).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(signal::<f64>(&ioc, "double"));
+    let contexts = libca_contexts();
+
+    // On a thread of its own: a libca thread waiting for itself would hang
+    // this test instead of failing it.
+    let (finished, outcome) = mpsc::channel();
+    let (torn_down, after_teardown) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let result = runtime.block_on(async {
+            let transport = CaTransport::new().expect("a CA client context").into_transport();
+            let counter = EpicsSignalRO::<f64>::new(&pv, "counter");
+            tokio::time::timeout(TIMEOUT, counter.connect(&transport)).await.expect("connect in time")?;
+            let start = counter.get().await?;
+            // The counter counts up by itself; the status's subscription
+            // holds the last handles to the channel and the context, and
+            // lets them go inside libca's monitor callback.
+            let status = Status::when(&counter, move |value| *value >= start + 3.0);
+            // Runs after the status's own callback, which drops the subscription.
+            status.add_callback(move |_| {
+                let _ = torn_down.send(());
+            });
+            drop(counter);
+            drop(transport);
+            status.wait(TIMEOUT).await
+        });
+        finished.send(result).ok();
+    });
+    let result = outcome.recv_timeout(2 * TIMEOUT).expect("the status finished");
+    result.expect("the status succeeded");
+    after_teardown
+        .recv_timeout(TIMEOUT)
+        .expect("the libca thread that let go of the context came back (and ran the status's next callback)");
+    let start = Instant::now();
+    while libca_contexts() > contexts {
+        assert!(start.elapsed() < TIMEOUT, "the dropped transport's libca context was never destroyed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(libca_contexts(), contexts);
 }
 
 // --- The staging tutorial on its own IOC ------------------------------------

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::ffi::{c_long, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use epics_ca_sys as sys;
@@ -28,6 +28,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::context::Context;
 use super::dbr::{self, Reply};
+use super::reaper::{CallbackScope, Reaped};
 use super::status;
 use crate::transport::{NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading};
 
@@ -147,6 +148,32 @@ impl Inner {
         Ok(info)
     }
 
+    /// `value` laid out for a put to this channel as it is now, or why it
+    /// cannot be sent: every check libca would make before sending, made
+    /// here so that a dry run ([`PvChannel::check_put`]) gives the same
+    /// answer as the put.
+    fn payload(&self, value: &Value) -> Result<dbr::Payload, PvError> {
+        let info = self.native()?;
+        // SAFETY: `chid` is valid until `drop`.
+        if unsafe { sys::ca_write_access(self.chid) } == 0 {
+            return Err(status::error(sys::ECA_NOWTACCESS));
+        }
+        let payload = dbr::encode(value, info.native)?;
+        if payload.count() == 0 {
+            return Err(PvError::BadValue(
+                "Channel Access cannot write an empty array (libca refuses a put of 0 elements)".into(),
+            ));
+        }
+        if payload.count() > info.count {
+            return Err(PvError::BadValue(format!(
+                "{} elements do not fit: the PV holds at most {}",
+                payload.count(),
+                info.count
+            )));
+        }
+        Ok(payload)
+    }
+
     /// A `ca_array_get_callback` of `dbr_type`, decoded by `decode`.
     fn get_with<T: Send + 'static>(
         &self,
@@ -192,7 +219,8 @@ fn awaiting<T: Send + 'static>(
 
 /// A connection to one PV over Channel Access.
 pub(crate) struct CaChannel {
-    inner: Arc<Inner>,
+    /// Reaped: a status or subscription callback may drop the last handle.
+    inner: Arc<Reaped<Inner>>,
 }
 
 impl CaChannel {
@@ -227,7 +255,7 @@ impl CaChannel {
             unsafe { drop(Arc::from_raw(puser as *const Shared)) };
             return Err(e);
         }
-        Ok(CaChannel { inner: Arc::new(Inner { chid, shared }) })
+        Ok(CaChannel { inner: Arc::new(Reaped::new(Inner { chid, shared })) })
     }
 
     /// Wait until the channel is connected (forever, for a PV nobody serves)
@@ -283,24 +311,23 @@ impl PvChannel for CaChannel {
         }
     }
 
+    /// The checks of [`CaChannel::put_then`] before it sends anything.
+    fn check_put(&self, value: &Value) -> Result<(), PvError> {
+        self.inner.payload(value).map(|_| ())
+    }
+
     /// The put-callback finishes `done` straight from libca's callback
     /// thread: no task in between. Everything checked before libca sends
-    /// the request (connection, encoding, element count, libca's own checks
-    /// such as write access) is an `Err` here: nothing was sent.
+    /// the request (connection, write access, encoding, element count) is an
+    /// `Err` here, as [`CaChannel::check_put`] reports it: nothing was sent.
     fn put_then(&self, value: Value, wait_complete: bool, done: PutDone) -> Result<(), PvError> {
-        let info = self.inner.native()?;
-        let payload = dbr::encode(&value, info.native)?;
-        if payload.count() > info.count {
-            return Err(PvError::BadValue(format!(
-                "{} elements do not fit: the PV holds at most {}",
-                payload.count(),
-                info.count
-            )));
-        }
+        let payload = self.inner.payload(&value)?;
         let (chid, dbr_type, count, data) =
             (self.inner.chid, payload.dbr_type(), payload.count() as _, payload.as_ptr());
         if !wait_complete {
-            // libca copies the value before returning.
+            // SAFETY: `chid` lives as long as `self.inner`; `data` points to
+            // `count` elements of `dbr_type` in `payload`, which libca copies
+            // before returning.
             let written = self.inner.shared.context.with(|| unsafe {
                 let status = sys::ca_array_put(dbr_type, count, chid, data);
                 if status::check(status).is_ok() {
@@ -314,13 +341,15 @@ impl PvChannel for CaChannel {
         }
         self.inner.shared.request_then(
             move |reply: &Reply| done(status::check(reply.status)),
+            // SAFETY: as for the plain put; `usr` is a request number, not a pointer.
             |usr| unsafe { sys::ca_array_put_callback(dbr_type, count, chid, data, Some(on_reply), usr) },
         )
     }
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
         let native = self.inner.native()?.native;
-        let monitor = Arc::into_raw(Arc::new(Monitor { pv: self.inner.shared.name.clone(), callback }));
+        let monitor = Monitor { pv: self.inner.shared.name.clone(), callback, ended: AtomicBool::new(false) };
+        let monitor = Arc::into_raw(Arc::new(monitor));
         let mut evid: sys::evid = ptr::null_mut();
         let subscribed = self.inner.shared.context.with(|| unsafe {
             let status = sys::ca_create_subscription(
@@ -342,8 +371,13 @@ impl PvChannel for CaChannel {
             unsafe { drop(Arc::from_raw(monitor)) };
             return Err(e);
         }
-        let guard = MonitorGuard { channel: self.inner.clone(), evid, monitor };
-        Ok(Subscription::new(move || drop(guard)))
+        let guard = Reaped::new(MonitorGuard { channel: self.inner.clone(), evid, monitor });
+        Ok(Subscription::new(move || {
+            // Ended now, even when clearing it waits for the reaper.
+            // SAFETY: libca's count keeps the monitor alive until the guard goes.
+            unsafe { (*guard.monitor).ended.store(true, Ordering::SeqCst) };
+            drop(guard);
+        }))
     }
 }
 
@@ -351,11 +385,13 @@ impl PvChannel for CaChannel {
 struct Monitor {
     pv: String,
     callback: PvCallback,
+    /// The subscription was dropped: deliver nothing more.
+    ended: AtomicBool,
 }
 
 /// Ends a subscription when dropped; keeps its channel open until then.
 struct MonitorGuard {
-    channel: Arc<Inner>,
+    channel: Arc<Reaped<Inner>>,
     evid: sys::evid,
     /// libca's strong count of the monitor: its callback argument.
     monitor: *const Monitor,
@@ -394,6 +430,7 @@ impl Reply {
 }
 
 unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
+    let _scope = CallbackScope::enter();
     // SAFETY: the user pointer is the `Shared` that `Inner` keeps alive
     // until after ca_clear_channel, which stops these callbacks.
     let shared = &*(sys::ca_puser(args.chid) as *const Shared);
@@ -406,6 +443,7 @@ unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
 }
 
 unsafe extern "C" fn on_reply(args: sys::event_handler_args) {
+    let _scope = CallbackScope::enter();
     // SAFETY: as in `on_connection`.
     let shared = &*(sys::ca_puser(args.chid) as *const Shared);
     if let Some(pending) = shared.take(args.usr as usize) {
@@ -417,11 +455,16 @@ unsafe extern "C" fn on_reply(args: sys::event_handler_args) {
 }
 
 unsafe extern "C" fn on_monitor(args: sys::event_handler_args) {
+    // First, so that it covers the drop of everything below.
+    let _scope = CallbackScope::enter();
     // Our own count, so that dropping the subscription from inside its
     // callback does not free the callback while it runs.
     let monitor = args.usr as *const Monitor;
     Arc::increment_strong_count(monitor);
     let monitor = Arc::from_raw(monitor);
+    if monitor.ended.load(Ordering::SeqCst) {
+        return;
+    }
     if status::check(args.status).is_err() {
         tracing::debug!(pv = %monitor.pv, status = %status::message(args.status), "monitor event without data");
         return;

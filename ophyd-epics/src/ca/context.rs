@@ -7,13 +7,16 @@ use std::ptr;
 
 use epics_ca_sys as sys;
 
+use super::reaper::Reaped;
 use super::status;
 use crate::transport::PvError;
 
 /// A libca client context with preemptive callbacks: libca's own threads
 /// run every callback, so nothing needs to poll it.
 pub(crate) struct Context {
-    inner: epics_ca::Context,
+    /// Destroying the context joins libca's threads, so it must not happen
+    /// on one of them.
+    inner: Reaped<epics_ca::Context>,
 }
 
 // SAFETY: libca contexts are made to be shared by threads: any thread may
@@ -29,7 +32,7 @@ impl Context {
         let inner = epics_ca::Context::new().map_err(|e| {
             PvError::Other(format!("cannot create a CA client context: {}", status::message(e.into_raw())))
         })?;
-        let context = Context { inner };
+        let context = Context { inner: Reaped::new(inner) };
         // SAFETY: the handler is a plain function that only reads its arguments.
         let installed = context.with(|| unsafe { sys::ca_add_exception_event(Some(on_exception), ptr::null_mut()) });
         status::check(installed)?;

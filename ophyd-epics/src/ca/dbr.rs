@@ -1,6 +1,30 @@
 //! DBR payloads: which request types to ask libca for, how to turn what it
 //! delivers (`DBR_TIME_*` values, `DBR_CTRL_*` metadata) into
 //! [`PvReading`]s and [`PvMetadata`], and how to lay out a [`Value`] for a put.
+//!
+//! # Text, byte for byte
+//!
+//! Channel Access strings are bytes, and an IOC may hold bytes that are not
+//! UTF-8 (Latin-1 `"25°C"` is `32 35 B0 43`). A value read and written back
+//! (staging's restore) must give the IOC the bytes it had, so text is
+//! decoded by [`decode_text`] and encoded by [`encode_text`], which undoes it
+//! exactly:
+//!
+//! - valid UTF-8 decodes to the characters it encodes;
+//! - each byte that is not part of valid UTF-8 (always 0x80 to 0xFF: ASCII
+//!   bytes are valid) decodes to the private-use character U+EF00 + byte,
+//!   one of the 128 *raw-byte characters* U+EF80 to U+EFFF (the range
+//!   MirBSD's OPTU-8 uses for the same purpose);
+//! - a raw-byte character that the IOC sent as valid UTF-8 (`EE BE 80` to
+//!   `EE BF BF`) decodes to the three raw-byte characters of its three
+//!   bytes, so that no decoded raw-byte character ever stands for itself.
+//!
+//! Encoding writes each raw-byte character as its byte and every other
+//! character as UTF-8. Each of the three cases is encoded back to the bytes
+//! it was decoded from, so `encode_text(&decode_text(b)) == b` for all bytes
+//! `b`, and two different byte strings never decode to the same text. Text
+//! that did not come from an IOC is written as UTF-8, except for raw-byte
+//! characters, which are written as their bytes.
 
 use std::ffi::{c_char, c_long, c_void};
 use std::mem::offset_of;
@@ -70,7 +94,8 @@ pub(crate) struct Reply {
     /// The payload, valid for the duration of the callback only; null for
     /// puts and failures.
     pub dbr: *const c_void,
-    /// The channel's element count: 1 means the PV is a scalar.
+    /// The channel's element count: 1 means the PV is a scalar. No reply
+    /// holds more; one that claims to is not read.
     pub element_count: usize,
 }
 
@@ -92,10 +117,50 @@ unsafe fn elements<T: Copy>(dbr: *const c_void, offset: usize, count: usize) -> 
     (0..count).map(|i| ptr::read_unaligned(first.add(i))).collect()
 }
 
+/// The character that stands for `byte`, one that is not part of valid
+/// UTF-8 (so 0x80 to 0xFF): U+EF00 + byte.
+fn raw_byte_char(byte: u8) -> char {
+    debug_assert!(byte >= 0x80, "ASCII is always valid UTF-8");
+    char::from_u32(0xEF00 + u32::from(byte)).expect("U+EF80..U+EFFF are characters")
+}
+
+/// The byte a raw-byte character stands for; `None` for other characters.
+fn raw_byte(c: char) -> Option<u8> {
+    u32::from(c).checked_sub(0xEF00).and_then(|byte| u8::try_from(byte).ok()).filter(|&byte| byte >= 0x80)
+}
+
+/// Text from Channel Access bytes, reversibly (see the module documentation).
+pub(crate) fn decode_text(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if raw_byte(c).is_some() {
+                text.extend(c.encode_utf8(&mut [0; 4]).bytes().map(raw_byte_char));
+            } else {
+                text.push(c);
+            }
+        }
+        text.extend(chunk.invalid().iter().map(|&byte| raw_byte_char(byte)));
+    }
+    text
+}
+
+/// The bytes [`decode_text`] decoded `text` from.
+pub(crate) fn encode_text(text: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match raw_byte(c) {
+            Some(byte) => bytes.push(byte),
+            None => bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    bytes
+}
+
 /// A C string in a fixed-size field: up to the first NUL.
 fn c_text(field: &[c_char]) -> String {
     let bytes: Vec<u8> = field.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    decode_text(&bytes)
 }
 
 fn one_or_many<T>(scalar: bool, mut items: Vec<T>, one: fn(T) -> Value, many: fn(Vec<T>) -> Value) -> Value {
@@ -116,7 +181,8 @@ fn floats<T: Into<f64>>(scalar: bool, items: Vec<T>) -> Value {
 
 /// Decode a `DBR_TIME_*` reply: the value (a scalar when the PV holds one
 /// element, an array otherwise), its timestamp in Unix seconds and its alarm
-/// severity.
+/// severity. A reply claiming more elements than the channel holds is an
+/// error, not a read: nothing past what the channel can hold is touched.
 ///
 /// # Safety
 /// `reply.dbr` must be the payload libca delivered with `reply.dbr_type`
@@ -124,6 +190,12 @@ fn floats<T: Into<f64>>(scalar: bool, items: Vec<T>) -> Value {
 pub(crate) unsafe fn decode_time(reply: &Reply) -> Result<PvReading, String> {
     if reply.dbr.is_null() {
         return Err("the server sent no data".into());
+    }
+    if reply.count > reply.element_count {
+        return Err(format!(
+            "a reply of {} elements from a channel that holds at most {}: not read",
+            reply.count, reply.element_count
+        ));
     }
     let scalar = reply.element_count <= 1;
     let (dbr, n) = (reply.dbr, reply.count);
@@ -262,7 +334,7 @@ fn items(value: &Value) -> Vec<Item<'_>> {
 }
 
 fn dbr_string(text: &str) -> Result<sys::dbr_string_t, PvError> {
-    let bytes = text.as_bytes();
+    let bytes = encode_text(text);
     if bytes.len() >= STRING_SIZE || bytes.contains(&0) {
         return Err(PvError::BadValue(format!(
             "{text:?} does not fit a Channel Access string (at most {} bytes, no NUL)",
@@ -270,7 +342,7 @@ fn dbr_string(text: &str) -> Result<sys::dbr_string_t, PvError> {
         )));
     }
     let mut out = [0 as c_char; STRING_SIZE];
-    for (dst, &src) in out.iter_mut().zip(bytes) {
+    for (dst, &src) in out.iter_mut().zip(&bytes) {
         *dst = src as c_char;
     }
     Ok(out)
@@ -373,6 +445,67 @@ mod tests {
         assert!(matches!(&err, PvError::BadValue(m) if m.contains("at most 39 bytes")), "{err:?}");
     }
 
+    /// Every byte string of up to `len` bytes over `alphabet`.
+    fn all_strings(alphabet: &[u8], len: usize) -> Vec<Vec<u8>> {
+        let mut all = vec![Vec::new()];
+        let mut last = vec![Vec::new()];
+        for _ in 0..len {
+            last = last.iter().flat_map(|s| alphabet.iter().map(move |&b| [s.as_slice(), &[b]].concat())).collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn text_decodes_and_encodes_back_byte_for_byte() {
+        let samples: [&[u8]; 10] = [
+            b"25\xb0C",                    // Latin-1
+            "25°C".as_bytes(),             // UTF-8
+            "µm, 日本, 🦀".as_bytes(),     // two, three and four bytes
+            "\u{EFB0}".as_bytes(),         // a raw-byte character sent as UTF-8
+            "\u{EF80}\u{EFFF}".as_bytes(), // the first and the last
+            "\u{EF7F}\u{F000}".as_bytes(), // their neighbours, which are no escapes
+            b"\xee\xbe",                   // a raw-byte character cut short
+            b"\xe6\x97 \xf0\x9f\xa6",      // other characters cut short
+            b"\xc0\x80\xed\xa0\x80\xff",   // overlong, a surrogate, never valid
+            b"",
+        ];
+        for bytes in samples {
+            assert_eq!(encode_text(&decode_text(bytes)), bytes, "{bytes:x?} -> {:?}", decode_text(bytes));
+        }
+        // Every string of up to three bytes made of ASCII, every lead and
+        // continuation byte kind, and the escapes' own UTF-8.
+        let alphabet = [b'a', 0x7f, 0x80, 0xb0, 0xbe, 0xbf, 0xc2, 0xe6, 0xee, 0xef, 0xf0, 0xf4, 0xf8, 0xff];
+        for bytes in all_strings(&alphabet, 3) {
+            assert_eq!(encode_text(&decode_text(&bytes)), bytes, "{bytes:x?} -> {:?}", decode_text(&bytes));
+        }
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                assert_eq!(encode_text(&decode_text(&[a, b])), [a, b]);
+            }
+        }
+    }
+
+    #[test]
+    fn valid_utf8_stays_and_other_bytes_become_raw_byte_characters() {
+        assert_eq!(decode_text("25°C".as_bytes()), "25°C");
+        assert_eq!(decode_text(b"25\xb0C"), "25\u{EFB0}C");
+        // A raw-byte character the IOC holds as UTF-8 does not stand for
+        // its byte: it decodes to its three bytes, so the two never meet.
+        assert_eq!(decode_text("\u{EFB0}".as_bytes()), "\u{EFEE}\u{EFBE}\u{EFB0}");
+        assert_ne!(decode_text("\u{EFB0}".as_bytes()), decode_text(b"\xb0"));
+        assert_eq!(encode_text("\u{EFEE}\u{EFBE}\u{EFB0}"), "\u{EFB0}".as_bytes());
+    }
+
+    #[test]
+    fn strings_are_written_with_their_raw_bytes() {
+        let written = text("25\u{EFB0}C");
+        assert_eq!(written[..5].iter().map(|&c| c as u8).collect::<Vec<_>>(), b"25\xb0C\0");
+        // A raw-byte character is one byte of the 39.
+        assert!(dbr_string(&"\u{EFB0}".repeat(39)).is_ok());
+        assert!(dbr_string(&"\u{EFB0}".repeat(40)).is_err());
+    }
+
     #[test]
     fn numbers_for_a_string_pv_are_written_as_text() {
         assert_eq!(encode(&Value::Float(2.5), NativeType::String), Ok(Payload::String(vec![text("2.5")])));
@@ -406,6 +539,32 @@ mod tests {
         assert_eq!(array.severity, 2);
         let scalar = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 1, ptr, 1)) }.unwrap();
         assert_eq!(scalar.value, Value::Float(1.5));
+    }
+
+    #[test]
+    fn a_time_reply_claiming_more_elements_than_the_channel_holds_is_not_read() {
+        #[repr(C)]
+        struct TimeDoubles {
+            head: sys::dbr_time_double,
+            more: [f64; 2],
+        }
+        // Three elements really there, so that reading them is no accident;
+        // but the channel holds two.
+        let data = TimeDoubles {
+            head: sys::dbr_time_double {
+                status: 0,
+                severity: 0,
+                stamp: sys::epicsTimeStamp { secPastEpoch: 0, nsec: 0 },
+                RISC_pad: 0,
+                value: 1.0,
+            },
+            more: [2.0, 3.0],
+        };
+        let ptr = (&data as *const TimeDoubles).cast();
+        let err = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 3, ptr, 2)) }.unwrap_err();
+        assert_eq!(err, "a reply of 3 elements from a channel that holds at most 2: not read");
+        let fits = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 2, ptr, 2)) }.unwrap();
+        assert_eq!(fits.value, Value::FloatArray(vec![1.0, 2.0]));
     }
 
     #[test]

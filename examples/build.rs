@@ -1,0 +1,16 @@
+//! With the `ca` feature, gives this package's programs an rpath to the
+//! folder ophyd-epics found libca in, so they also run outside cargo
+//! (straight from `target/`, without `LD_LIBRARY_PATH`). A link argument of
+//! ophyd-epics' own build script reaches only ophyd-epics' binaries, so it
+//! hands the folder on as `links` metadata instead.
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var_os("CARGO_FEATURE_CA").is_none() {
+        return;
+    }
+    // Unset when libca is where the loader looks anyway (the system's).
+    if let Some(dir) = std::env::var_os("DEP_OPHYD_EPICS_CA_LIBDIR") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", std::path::Path::new(&dir).display());
+    }
+}
