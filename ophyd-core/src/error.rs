@@ -139,7 +139,10 @@ pub enum Error {
     },
 
     /// A PV's native type does not fit the signal's declared value type.
-    #[error("`{signal}`: PV {pv} holds {actual}, but the signal was declared to hold {expected}")]
+    #[error(
+        "`{signal}`: PV {pv} holds {actual}, but the signal was declared to hold {expected}, \
+         which cannot hold every value of it exactly"
+    )]
     TypeMismatch {
         /// The signal's name.
         signal: String,

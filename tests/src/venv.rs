@@ -53,3 +53,25 @@ pub fn assert_valid_documents<'a>(docs: impl IntoIterator<Item = &'a (String, se
         assert!(errors.is_empty(), "{name} document invalid: {errors:?}\n{doc:#}");
     }
 }
+
+/// What the IOC holds at `pv`, read by another client than ours
+/// (caproto's), as text: enums as their index, strings decoded as UTF-8.
+pub fn read_independently(pv: &str) -> String {
+    let script = "import sys\n\
+                  from caproto.sync.client import read\n\
+                  v = read(sys.argv[1], data_type='native', timeout=5, repeater=False).data[0]\n\
+                  print(v.decode() if isinstance(v, bytes) else v)";
+    let out = std::process::Command::new(python()).args(["-c", script, pv]).output().expect("run the venv's python");
+    assert!(out.status.success(), "caproto cannot read {pv}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+}
+
+/// The bytes of the string the IOC holds at `pv`, read by caproto's client.
+pub fn read_bytes_independently(pv: &str) -> Vec<u8> {
+    let script = "import sys; from caproto.sync.client import read; \
+                  sys.stdout.write(bytes(read(sys.argv[1], timeout=5, repeater=False).data[0]).hex())";
+    let out = std::process::Command::new(python()).args(["-c", script, pv]).output().expect("run the venv's python");
+    assert!(out.status.success(), "caproto cannot read {pv}: {}", String::from_utf8_lossy(&out.stderr));
+    let hex = String::from_utf8(out.stdout).expect("hex digits");
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits")).collect()
+}

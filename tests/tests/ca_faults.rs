@@ -5,7 +5,6 @@
 //! client (caproto's, from the project's venv).
 #![cfg(feature = "ca")]
 
-use std::process::Command;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -27,17 +26,6 @@ fn transport() -> Transport {
             CaTransport::new().expect("a CA client context").into_transport()
         })
         .clone()
-}
-
-/// What the IOC holds at `pv`, read by another client (caproto's), as text.
-fn read_independently(pv: &str) -> String {
-    let script = "import sys\n\
-                  from caproto.sync.client import read\n\
-                  v = read(sys.argv[1], data_type='native', timeout=5).data[0]\n\
-                  print(v.decode() if isinstance(v, bytes) else v)";
-    let out = Command::new(venv::python()).args(["-c", script, pv]).output().expect("run the venv's python");
-    assert!(out.status.success(), "reading {pv} with caproto failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
 }
 
 /// Kill `ioc` when told to, wait `down`, and start it again on the same
@@ -84,7 +72,7 @@ async fn an_ioc_rebooting_mid_run_gets_its_value_from_before_the_run_back() {
     let stop = stops.lock().unwrap()[0].clone();
     assert_eq!(stop.exit_status, ExitStatus::Fail);
     assert!(stop.reason.contains("cleanup: everything was put back"), "{}", stop.reason);
-    assert_eq!(read_independently(&enabled_pv), "0", "enabled is back to its value before the run");
+    assert_eq!(venv::read_independently(&enabled_pv), "0", "enabled is back to its value before the run");
 }
 
 #[derive(Device)]
@@ -115,8 +103,8 @@ async fn an_ioc_killed_mid_stage_gets_every_original_back_when_it_returns() {
     let _ioc = rebooted.join().unwrap();
     assert!(err.is_disconnection(), "{err}");
     assert_eq!(staging::staged(&slow), staging::Staged::No, "everything was put back: {err}");
-    assert_eq!(read_independently(&double_pv), "3.0");
-    assert_eq!(read_independently(&setpoint_pv), "1.0");
+    assert_eq!(venv::read_independently(&double_pv), "3.0");
+    assert_eq!(venv::read_independently(&setpoint_pv), "1.0");
 }
 
 #[derive(Device)]
@@ -145,7 +133,7 @@ async fn a_trigger_whose_put_callback_never_completes_fails_after_its_timeout_an
     let err = re.run(count(&[&det], 3, Duration::ZERO)).await.unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
     assert!(matches!(&err, Error::Timeout { what, .. } if what.contains(&ioc.pv("stuck"))), "names the PV: {err}");
-    assert_eq!(read_independently(&ioc.pv("double")), "1.5", "the stage_sig was put back");
+    assert_eq!(venv::read_independently(&ioc.pv("double")), "1.5", "the stage_sig was put back");
 }
 
 #[derive(Device)]
@@ -163,7 +151,7 @@ async fn access_security_refusing_a_restore_is_reported_and_the_restore_is_retri
     let lock = EpicsSignal::<Enum>::new(&ioc.pv("lock"), "lock");
     lock.connect(&transport()).await.unwrap();
     det.stage().await.unwrap();
-    assert_eq!(read_independently(&guarded_pv), "7.0");
+    assert_eq!(venv::read_independently(&guarded_pv), "7.0");
 
     lock.put(1).await.unwrap(); // access security now refuses writes to `guarded`
                                 // The IOC tells its clients of new access rights asynchronously.
@@ -177,7 +165,7 @@ async fn access_security_refusing_a_restore_is_reported_and_the_restore_is_retri
     let left = staging::unrestored(&det);
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].to_string(), format!("`det_guarded` (PV:{guarded_pv}) should be 1.5"));
-    assert_eq!(read_independently(&guarded_pv), "7.0");
+    assert_eq!(venv::read_independently(&guarded_pv), "7.0");
 
     lock.put(0).await.unwrap();
     let start = Instant::now();
@@ -185,5 +173,42 @@ async fn access_security_refusing_a_restore_is_reported_and_the_restore_is_retri
         assert!(start.elapsed() < Duration::from_secs(5), "access came back but the restore kept failing");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(read_independently(&guarded_pv), "1.5");
+    assert_eq!(venv::read_independently(&guarded_pv), "1.5");
+}
+
+#[derive(Device)]
+struct Odd {
+    #[component(suffix = ":empty", stage = vec![1, 2])]
+    empty: EpicsSignal<Vec<i32>>,
+}
+
+#[tokio::test]
+async fn an_empty_waveform_original_is_refused_before_staging_changes_anything() {
+    let ioc = Ioc::soft();
+    let odd = Odd::new(ioc.device_prefix(), "odd");
+    odd.connect(&transport()).await.unwrap();
+    let err = odd.stage().await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("odd_empty") && text.contains("could not be put back"), "{text}");
+    assert!(text.contains("Channel Access cannot write an empty array"), "{text}");
+    assert_eq!(odd.empty.get().await.unwrap(), Vec::<i32>::new(), "nothing was changed");
+    assert_eq!(staging::staged(&odd), staging::Staged::No, "nothing to put back");
+}
+
+#[derive(Device)]
+struct Label {
+    #[component(suffix = ":latin1", stage = "changed")]
+    latin1: EpicsSignal<String>,
+}
+
+#[tokio::test]
+async fn a_latin_1_string_is_put_back_byte_for_byte() {
+    let ioc = Ioc::soft();
+    let pv = ioc.pv("latin1");
+    let label = Label::new(ioc.device_prefix(), "label");
+    label.connect(&transport()).await.unwrap();
+    label.stage().await.unwrap();
+    assert_eq!(venv::read_bytes_independently(&pv), b"changed");
+    label.unstage().await.unwrap();
+    assert_eq!(venv::read_bytes_independently(&pv), b"25\xb0C", "the IOC's Latin-1 bytes, not a UTF-8 rewrite");
 }

@@ -181,27 +181,18 @@ async fn every_value_type_is_written_and_read_back() {
 
 /// The bytes the IOC holds in the string PV `pv`, as an independent client
 /// (caproto's) reads them.
-fn iocs_bytes(pv: &str) -> Vec<u8> {
-    let script = "import sys; from caproto.sync.client import read; \
-                  sys.stdout.write(bytes(read(sys.argv[1], timeout=5, repeater=False).data[0]).hex())";
-    let out = std::process::Command::new(venv::python()).args(["-c", script, pv]).output().unwrap();
-    assert!(out.status.success(), "caproto cannot read {pv}: {}", String::from_utf8_lossy(&out.stderr));
-    let hex = String::from_utf8(out.stdout).unwrap();
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
-}
-
 #[tokio::test]
 async fn a_string_that_is_not_utf8_is_written_back_byte_for_byte() {
     let ioc = Ioc::soft();
     let pv = ioc.pv("latin1");
-    assert_eq!(iocs_bytes(&pv), b"25\xb0C", "Latin-1, as the database gives it");
+    assert_eq!(venv::read_bytes_independently(&pv), b"25\xb0C", "Latin-1, as the database gives it");
     let latin1 = signal::<String>(&ioc, "latin1").await;
     let original = latin1.get().await.unwrap();
     assert_eq!(original, "25\u{EFB0}C", "the byte that is not UTF-8 as its raw-byte character");
     latin1.put("changed".to_owned()).await.unwrap();
-    assert_eq!(iocs_bytes(&pv), b"changed");
+    assert_eq!(venv::read_bytes_independently(&pv), b"changed");
     latin1.put(original).await.unwrap();
-    assert_eq!(iocs_bytes(&pv), b"25\xb0C", "the value read, written back, is the IOC's bytes");
+    assert_eq!(venv::read_bytes_independently(&pv), b"25\xb0C", "the value read, written back, is the IOC's bytes");
 }
 
 #[tokio::test]
