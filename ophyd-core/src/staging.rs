@@ -39,6 +39,32 @@ pub struct StagingState {
     originals: Vec<Original>,
     /// Sub-devices staged, in order.
     children: Vec<&'static str>,
+    /// The last stage or unstage was cut off (its future dropped, a panic):
+    /// the next one finishes putting the device back first, on behalf of
+    /// whoever abandoned it.
+    abandoned: bool,
+}
+
+/// A device's staging lock, held by one stage or unstage. Dropped before
+/// [`Held::finish`] (the stage or unstage was cut off), it marks the state
+/// abandoned.
+struct Held<'m> {
+    state: tokio::sync::MutexGuard<'m, StagingState>,
+    finished: bool,
+}
+
+impl Held<'_> {
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.state.abandoned = true;
+        }
+    }
 }
 
 /// A value to put back on unstage.
@@ -215,17 +241,33 @@ pub(crate) fn never_wait_for_staging_locks() {
     DONT_WAIT_FOR_STAGING.with(|flag| flag.set(true));
 }
 
-async fn lock_state<'m>(
-    meta: &'m crate::meta::DeviceMeta,
-    action: &str,
-) -> Result<tokio::sync::MutexGuard<'m, StagingState>> {
-    if DONT_WAIT_FOR_STAGING.with(|flag| flag.get()) {
-        return meta.staging.try_lock().map_err(|_| Error::Failed {
-            what: format!("{action} of `{}`", meta.name()),
-            reason: "another task is staging or unstaging it right now; it is left to that task".into(),
-        });
-    }
-    Ok(meta.staging.lock().await)
+/// How long a cleanup that must not wait tries for a staging lock held by
+/// someone who needs no runtime to let go (a look at the state).
+const BRIEF_HOLD: Duration = Duration::from_millis(100);
+
+async fn lock_state<'m>(meta: &'m crate::meta::DeviceMeta, action: &str) -> Result<Held<'m>> {
+    let state = if DONT_WAIT_FOR_STAGING.with(|flag| flag.get()) {
+        let deadline = std::time::Instant::now() + BRIEF_HOLD;
+        loop {
+            if let Ok(state) = meta.staging.try_lock() {
+                break state;
+            }
+            if std::time::Instant::now() >= deadline {
+                // The holder is a stage or unstage of a task that cannot run
+                // while this cleanup blocks its thread. It is not lost: what
+                // that task cut off is marked abandoned and finished by the
+                // next stage or unstage, and what it completes needs nothing.
+                return Err(Error::Failed {
+                    what: format!("{action} of `{}`", meta.name()),
+                    reason: "another task is staging or unstaging it right now; it is left to that task".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    } else {
+        meta.staging.lock().await
+    };
+    Ok(Held { state, finished: false })
 }
 
 /// Whether a write that failed with `error` may have changed the value:
@@ -243,9 +285,23 @@ fn may_have_written(error: &Error) -> bool {
 
 /// The default `stage()`.
 pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
+    let mut held = lock_state(device.meta(), "stage").await?;
+    let outcome = stage_locked(device, &mut held.state).await;
+    held.finish();
+    outcome
+}
+
+async fn stage_locked(device: &dyn DynDevice, state: &mut StagingState) -> Result<()> {
     let meta = device.meta();
     let name = || meta.name().to_owned();
-    let mut state = lock_state(meta, "stage").await?;
+    if std::mem::take(&mut state.abandoned) && state.staged != Staged::No {
+        tracing::info!(device = meta.name(), "finishing the unstage of a cut-off stage or unstage first");
+        let restore_failures = restore(device, state).await;
+        if !restore_failures.is_empty() {
+            let cause = Box::new(Error::PartiallyStaged { device: name() });
+            return Err(Error::Stage { device: name(), cause, restore_failures });
+        }
+    }
     match state.staged {
         Staged::No => {}
         Staged::Yes => return Err(Error::RedundantStaging { device: name() }),
@@ -315,6 +371,9 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
                 // dropped half-way is unstaged too (a no-op if it is not staged).
                 state.children.push(attr);
                 if let Err(e) = sub.stage_dyn().await {
+                    if matches!(e, Error::RedundantStaging { .. } | Error::PartiallyStaged { .. }) {
+                        state.children.pop(); // staged by someone else: theirs to unstage
+                    }
                     failure = Some(e);
                     break;
                 }
@@ -328,7 +387,7 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
         }
         Some(cause) => {
             tracing::debug!(device = meta.name(), error = %cause, "staging failed; putting back");
-            let restore_failures = restore(device, &mut state).await;
+            let restore_failures = restore(device, state).await;
             Err(Error::Stage { device: name(), cause: Box::new(cause), restore_failures })
         }
     }
@@ -336,14 +395,21 @@ pub async fn stage_default(device: &dyn DynDevice) -> Result<()> {
 
 /// The default `unstage()`.
 pub async fn unstage_default(device: &dyn DynDevice) -> Result<()> {
+    let mut held = lock_state(device.meta(), "unstage").await?;
+    let outcome = unstage_locked(device, &mut held.state).await;
+    held.finish();
+    outcome
+}
+
+async fn unstage_locked(device: &dyn DynDevice, state: &mut StagingState) -> Result<()> {
     let meta = device.meta();
-    let mut state = lock_state(meta, "unstage").await?;
+    state.abandoned = false;
     if state.staged == Staged::No {
         return Ok(());
     }
     tracing::debug!(device = meta.name(), "unstaging");
     state.staged = Staged::Partially;
-    let failures = restore(device, &mut state).await;
+    let failures = restore(device, state).await;
     if failures.is_empty() {
         Ok(())
     } else {

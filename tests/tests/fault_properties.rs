@@ -19,10 +19,8 @@
 //! Every await is bounded; a hang is a failure naming the step.
 //!
 //! `PROPTEST_CASES` changes the number of sequences (default [`CASES`]).
-//! The two bugs found are pinned down by ignored regression tests at the
-//! end of the file, and let through by the property (see
-//! [`TOLERATE_KNOWN_SUB_DEVICE_BUG`], [`TOLERATE_KNOWN_RACE_BUG`]) so that
-//! it goes on looking for others.
+//! The counter-examples it found, shrunk, are regression tests at the end
+//! of the file.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::{Future, IntoFuture};
@@ -54,20 +52,6 @@ const CASE_LIMIT: Duration = Duration::from_secs(60);
 
 /// How long a put-complete write may wait for the IOC's processing.
 const COMPLETION_TIMEOUT: Duration = Duration::from_millis(100);
-
-/// Whether the property lets through one bug it found: a parent's
-/// `stage()` that fails because a sub-device is already staged (by the
-/// user, on its own) unstages that sub-device. The ignored regression test
-/// `a_parent_stage_refused_for_a_sub_device_the_user_staged_leaves_it_staged`
-/// pins it down; set this to `false` once it is fixed.
-const TOLERATE_KNOWN_SUB_DEVICE_BUG: bool = true;
-
-/// Whether the property lets through the other bug it found: a scope
-/// dropped while staging, with another task waiting to stage the same
-/// device, leaves it half-staged (see the ignored regression test
-/// `a_scope_dropped_while_another_task_waits_to_stage_the_device_still_unstages_it`).
-/// Set this to `false` once it is fixed.
-const TOLERATE_KNOWN_RACE_BUG: bool = true;
 
 /// The panic message of the panics the test makes on purpose.
 const INJECTED_PANIC: &str = "injected panic in a staged scope";
@@ -596,11 +580,7 @@ impl Bench {
                 let _ = self.step(&what, self.det.connect_timeout(&transport, Duration::from_millis(20))).await?;
             }
             Op::Stage => match self.step(&what, self.det.stage()).await? {
-                Err(e)
-                    if !TOLERATE_KNOWN_SUB_DEVICE_BUG
-                        && sub_before == Staged::Yes
-                        && staging::staged(&self.det.cam) != Staged::Yes =>
-                {
+                Err(e) if sub_before == Staged::Yes && staging::staged(&self.det.cam) != Staged::Yes => {
                     return Err(format!(
                         "after {what}: stage() failed ({e}) and left the sub-device the user had staged on its \
                          own {:?}",
@@ -676,9 +656,7 @@ impl Bench {
                 }
                 // Its outcome does not matter; that it ends does.
                 let _ = self.step(&format!("{what}: the other scope"), other).await?;
-                if !TOLERATE_KNOWN_RACE_BUG {
-                    self.check_scope_cleaned_up(&what, before, healthy)?;
-                }
+                self.check_scope_cleaned_up(&what, before, healthy)?;
             }
             Op::Panic { in_task, work } => {
                 let scope = self.clone().scope(work, true);
@@ -1014,7 +992,6 @@ async fn connected(originals: &Originals) -> (SimIoc, Det) {
 /// then does nothing), while the error says "everything it had changed
 /// was put back".
 #[tokio::test]
-#[ignore = "bug: a parent's stage() refused because a sub-device is already staged unstages that sub-device"]
 async fn a_parent_stage_refused_for_a_sub_device_the_user_staged_leaves_it_staged() {
     let (ioc, det) = connected(&plain_originals()).await;
     det.cam.stage().await.unwrap();
@@ -1043,7 +1020,6 @@ async fn a_parent_stage_refused_for_a_sub_device_the_user_staged_leaves_it_stage
 /// device stays half-staged with `gain` at its staged value until someone
 /// calls `unstage()` by hand.
 #[tokio::test]
-#[ignore = "bug: a scope dropped while staging leaves the device half-staged when another task waits to stage it"]
 async fn a_scope_dropped_while_another_task_waits_to_stage_the_device_still_unstages_it() {
     let lab = Arc::new(Lab::default());
     let ioc = ioc(&plain_originals(), Processing { gain: 1, exposure: 0, acquire: 0 }, &lab);
