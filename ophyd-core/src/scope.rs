@@ -14,7 +14,11 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so that a paused clock (in tests) governs the deadlines
+// as it does the sleeps.
+use tokio::time::Instant;
 
 use futures::FutureExt;
 use tokio::sync::watch;

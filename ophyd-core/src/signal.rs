@@ -2,7 +2,11 @@
 //! [`set_and_wait`] and value-change [`Subscription`]s.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so that a paused clock (in tests) governs the deadlines
+// as it does the sleeps.
+use tokio::time::Instant;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;

@@ -247,12 +247,12 @@ const BRIEF_HOLD: Duration = Duration::from_millis(100);
 
 async fn lock_state<'m>(meta: &'m crate::meta::DeviceMeta, action: &str) -> Result<Held<'m>> {
     let state = if DONT_WAIT_FOR_STAGING.with(|flag| flag.get()) {
-        let deadline = std::time::Instant::now() + BRIEF_HOLD;
+        let deadline = tokio::time::Instant::now() + BRIEF_HOLD;
         loop {
             if let Ok(state) = meta.staging.try_lock() {
                 break state;
             }
-            if std::time::Instant::now() >= deadline {
+            if tokio::time::Instant::now() >= deadline {
                 // The holder is a stage or unstage of a task that cannot run
                 // while this cleanup blocks its thread. It is not lost: what
                 // that task cut off is marked abandoned and finished by the
