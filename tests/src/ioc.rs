@@ -115,6 +115,19 @@ pub fn ca_client_environment() -> String {
     address_list(network())
 }
 
+/// The process's CA transport, on the test network: one context reaches
+/// every IOC of the pool.
+#[cfg(feature = "ca")]
+pub fn ca_transport() -> ophyd_epics::Transport {
+    static TRANSPORT: OnceLock<ophyd_epics::Transport> = OnceLock::new();
+    TRANSPORT
+        .get_or_init(|| {
+            ca_client_environment();
+            ophyd_epics::ca::CaTransport::new().expect("a CA client context").into_transport()
+        })
+        .clone()
+}
+
 fn address_list(network: &Network) -> String {
     network.ports.iter().map(|p| format!("{LOOPBACK}:{p}")).collect::<Vec<_>>().join(" ")
 }

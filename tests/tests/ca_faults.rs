@@ -6,26 +6,19 @@
 #![cfg(feature = "ca")]
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use examples::TriggeredDetector;
 use ophyd_core::prelude::*;
 use ophyd_core::{staging, Error, StageGuard};
-use ophyd_epics::ca::CaTransport;
 use ophyd_epics::{EpicsSignal, EpicsSignalWithRbv, Transport};
 use ophyd_run::{count, Document, ExitStatus, RunEngine};
 use ophyd_tests::ioc::{self, Ioc};
 use ophyd_tests::venv;
 
 fn transport() -> Transport {
-    static TRANSPORT: OnceLock<Transport> = OnceLock::new();
-    TRANSPORT
-        .get_or_init(|| {
-            ioc::ca_client_environment();
-            CaTransport::new().expect("a CA client context").into_transport()
-        })
-        .clone()
+    ioc::ca_transport()
 }
 
 /// Kill `ioc` when told to, wait `down`, and start it again on the same

@@ -8,7 +8,6 @@
 #![cfg(feature = "ca")]
 
 use std::sync::mpsc;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use examples::{session, TriggeredDetector, TUTORIAL_NAME, TUTORIAL_PREFIX};
@@ -25,15 +24,8 @@ const REFERENCE: &str = include_str!("../reference/ophyd-1.11-trigger_with_pc.js
 /// Generous bound for things that take milliseconds on loopback.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The process's CA transport: one context reaches every IOC of the pool.
 fn transport() -> Transport {
-    static TRANSPORT: OnceLock<Transport> = OnceLock::new();
-    TRANSPORT
-        .get_or_init(|| {
-            ioc::ca_client_environment();
-            CaTransport::new().expect("a CA client context").into_transport()
-        })
-        .clone()
+    ioc::ca_transport()
 }
 
 async fn connected<S: Device>(device: S) -> S {

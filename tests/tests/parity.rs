@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use examples::{session, TriggeredDetector, TUTORIAL_NAME};
 use ophyd_core::prelude::*;
-use ophyd_epics::ca::CaTransport;
 use ophyd_epics::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, Transport};
 use ophyd_tests::ioc::{self, Ioc};
 use ophyd_tests::venv;
@@ -47,9 +46,7 @@ struct EveryType {
 }
 
 fn transport() -> Transport {
-    ioc::ca_client_environment();
-    static TRANSPORT: std::sync::OnceLock<Transport> = std::sync::OnceLock::new();
-    TRANSPORT.get_or_init(|| CaTransport::new().expect("a CA context").into_transport()).clone()
+    ioc::ca_transport()
 }
 
 /// What Python ophyd reports for `kind` on the IOC with `prefix`.

@@ -515,23 +515,24 @@ mod tests {
         Reply { status: sys::ECA_NORMAL, dbr_type: c_long::from(dbr_type), count, dbr, element_count }
     }
 
+    /// A `DBR_TIME_DOUBLE` reply with three elements.
+    #[repr(C)]
+    struct TimeDoubles {
+        head: sys::dbr_time_double,
+        more: [f64; 2],
+    }
+
+    fn time_doubles(severity: i16, stamp: sys::epicsTimeStamp, values: [f64; 3]) -> TimeDoubles {
+        TimeDoubles {
+            head: sys::dbr_time_double { status: 3, severity, stamp, RISC_pad: 0, value: values[0] },
+            more: [values[1], values[2]],
+        }
+    }
+
     #[test]
     fn time_replies_decode_to_value_unix_timestamp_and_severity() {
-        #[repr(C)]
-        struct TimeDoubles {
-            head: sys::dbr_time_double,
-            more: [f64; 2],
-        }
-        let data = TimeDoubles {
-            head: sys::dbr_time_double {
-                status: 3,
-                severity: 2,
-                stamp: sys::epicsTimeStamp { secPastEpoch: 1_000_000_000, nsec: 500_000_000 },
-                RISC_pad: 0,
-                value: 1.5,
-            },
-            more: [2.5, 3.5],
-        };
+        let stamp = sys::epicsTimeStamp { secPastEpoch: 1_000_000_000, nsec: 500_000_000 };
+        let data = time_doubles(2, stamp, [1.5, 2.5, 3.5]);
         let ptr = (&data as *const TimeDoubles).cast();
         let array = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 3, ptr, 16)) }.unwrap();
         assert_eq!(array.value, Value::FloatArray(vec![1.5, 2.5, 3.5]));
@@ -543,23 +544,9 @@ mod tests {
 
     #[test]
     fn a_time_reply_claiming_more_elements_than_the_channel_holds_is_not_read() {
-        #[repr(C)]
-        struct TimeDoubles {
-            head: sys::dbr_time_double,
-            more: [f64; 2],
-        }
         // Three elements really there, so that reading them is no accident;
         // but the channel holds two.
-        let data = TimeDoubles {
-            head: sys::dbr_time_double {
-                status: 0,
-                severity: 0,
-                stamp: sys::epicsTimeStamp { secPastEpoch: 0, nsec: 0 },
-                RISC_pad: 0,
-                value: 1.0,
-            },
-            more: [2.0, 3.0],
-        };
+        let data = time_doubles(0, sys::epicsTimeStamp { secPastEpoch: 0, nsec: 0 }, [1.0, 2.0, 3.0]);
         let ptr = (&data as *const TimeDoubles).cast();
         let err = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 3, ptr, 2)) }.unwrap_err();
         assert_eq!(err, "a reply of 3 elements from a channel that holds at most 2: not read");
