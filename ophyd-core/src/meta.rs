@@ -21,6 +21,9 @@ pub struct DeviceMeta {
     parent: Option<Arc<DeviceMeta>>,
     pub(crate) stage_sigs: Mutex<Vec<(String, Value)>>,
     pub(crate) staging: tokio::sync::Mutex<StagingState>,
+    /// How many default stages of this device have started: how a parent
+    /// tells that someone else staged its sub-device since it did.
+    pub(crate) stages_started: std::sync::atomic::AtomicU64,
     step_timeouts: Mutex<Option<StepTimeouts>>,
 }
 
@@ -35,6 +38,7 @@ impl DeviceMeta {
             parent: None,
             stage_sigs: Mutex::new(Vec::new()),
             staging: Default::default(),
+            stages_started: Default::default(),
             step_timeouts: Mutex::new(None),
         })
     }
@@ -49,6 +53,7 @@ impl DeviceMeta {
             parent: Some(spec.parent.clone()),
             stage_sigs: Mutex::new(Vec::new()),
             staging: Default::default(),
+            stages_started: Default::default(),
             step_timeouts: Mutex::new(None),
         })
     }

@@ -37,8 +37,9 @@ pub struct StagingState {
     staged: Staged,
     /// Every stage_sig applied (or whose write may have landed), in order.
     originals: Vec<Original>,
-    /// Sub-devices staged, in order.
-    children: Vec<&'static str>,
+    /// Sub-devices staged, in order, each with how many default stages it
+    /// had started before this device staged it (see [`restore`]).
+    children: Vec<(&'static str, u64)>,
     /// The last stage or unstage was cut off (its future dropped, a panic):
     /// the next one finishes putting the device back first, on behalf of
     /// whoever abandoned it.
@@ -307,6 +308,7 @@ async fn stage_locked(device: &dyn DynDevice, state: &mut StagingState) -> Resul
         Staged::Yes => return Err(Error::RedundantStaging { device: name() }),
         Staged::Partially => return Err(Error::PartiallyStaged { device: name() }),
     }
+    meta.stages_started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let sigs = lock(&meta.stage_sigs).clone();
     tracing::debug!(device = meta.name(), stage_sigs = sigs.len(), "staging");
 
@@ -369,7 +371,8 @@ async fn stage_locked(device: &dyn DynDevice, state: &mut StagingState) -> Resul
             if let Some(sub) = c.as_device() {
                 // Recorded first: a sub-device whose stage failed or was
                 // dropped half-way is unstaged too (a no-op if it is not staged).
-                state.children.push(attr);
+                let started = sub.meta().stages_started.load(std::sync::atomic::Ordering::SeqCst);
+                state.children.push((attr, started));
                 if let Err(e) = sub.stage_dyn().await {
                     if matches!(e, Error::RedundantStaging { .. } | Error::PartiallyStaged { .. }) {
                         state.children.pop(); // staged by someone else: theirs to unstage
@@ -421,11 +424,20 @@ async fn unstage_locked(device: &dyn DynDevice, state: &mut StagingState) -> Res
 /// attempting every one. An entry leaves the state only once it has been
 /// put back, so what fails (or what a dropped future never reached) stays
 /// recorded for the next unstage.
+///
+/// A sub-device that has started another default stage since this device
+/// staged it (after a cut-off stage of this device, someone staged it on
+/// its own, finishing what was cut off first) is theirs now: it is left
+/// staged.
 async fn restore(device: &dyn DynDevice, state: &mut StagingState) -> Vec<Error> {
     let mut failures = Vec::new();
     for i in (0..state.children.len()).rev() {
-        let attr = state.children[i];
+        let (attr, started) = state.children[i];
         let Some(sub) = device.component(attr).and_then(|c| c.as_device()) else { continue };
+        if sub.meta().stages_started.load(std::sync::atomic::Ordering::SeqCst) > started + 1 {
+            state.children.remove(i);
+            continue;
+        }
         match sub.unstage_dyn().await {
             Ok(()) => {
                 state.children.remove(i);
@@ -478,7 +490,7 @@ fn unrestored_into(device: &dyn DynDevice, out: &mut Vec<Unrestored>) {
     }
     let children = state.children.clone();
     drop(state);
-    for attr in children.iter().rev() {
+    for (attr, _) in children.iter().rev() {
         if let Some(sub) = device.component(attr).and_then(|c| c.as_device()) {
             unrestored_into(sub, out);
         }

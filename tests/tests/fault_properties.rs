@@ -1040,3 +1040,22 @@ async fn a_scope_dropped_while_another_task_waits_to_stage_the_device_still_unst
         staging::unrestored(&*det)
     );
 }
+
+/// Found by the property: `det`'s stage is cut off while its sub-device
+/// `cam` stages (one yield of processing on `exposure`); the user then
+/// stages `cam` on its own (which first finishes putting back what the
+/// cut-off stage left of it); `gain` starts refusing writes; `det.stage()`
+/// finishes putting back its own cut-off stage first, and used to unstage
+/// `cam` with it, although `cam` was the user's by then.
+#[test]
+fn a_sub_device_the_user_staged_after_its_parents_stage_was_cut_off_stays_the_users() {
+    let originals = Originals { gain: 0.0, frames: 0, mode: 0, label: String::new(), exposure: 0.0, count: 0 };
+    let processing = Processing { gain: 0, exposure: 1, acquire: 0 };
+    let ops = vec![
+        Op::CutStage { polls: 2 },
+        Op::StageSub,
+        Op::Fault { pv: 0, fault: Fault::Refuse, after_writes: 0 },
+        Op::Stage,
+    ];
+    run_sequence(originals, processing, ops).unwrap();
+}
