@@ -33,6 +33,7 @@
 
 mod component;
 mod data;
+mod deadline;
 mod device;
 mod error;
 mod kind;

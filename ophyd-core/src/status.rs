@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 type Callback = Box<dyn FnOnce(&Result<()>) + Send>;
 type ProgressWatcher = Arc<dyn Fn(f64, f64) + Send + Sync>;
 
-struct Inner {
+pub(crate) struct Inner {
     what: String,
     result: watch::Sender<Option<Result<()>>>,
     callbacks: Mutex<Vec<Callback>>,
@@ -232,41 +232,20 @@ impl Status {
     }
 
     /// Fail this status with a timeout error naming it if it is not done
-    /// within `timeout` (timed on the current tokio runtime, or on a thread
-    /// of its own outside one).
+    /// within `timeout` (measured in real time, by one thread that keeps
+    /// every status's deadline: cheap enough for every write).
     pub fn fail_after(&self, timeout: Duration) {
-        if self.done() {
-            return;
+        if !self.done() {
+            crate::deadline::fail_after(self, timeout);
         }
-        let status = self.clone();
-        let expire = move || {
-            status.set_exception(Error::Timeout { what: status.inner.what.clone(), after: timeout });
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let status = self.clone();
-                runtime.spawn(async move {
-                    if tokio::time::timeout(timeout, status.wait_forever()).await.is_err() {
-                        expire();
-                    }
-                });
-            }
-            Err(_) => {
-                let status = self.clone();
-                std::thread::spawn(move || {
-                    let mut rx = status.inner.result.subscribe();
-                    let deadline = std::time::Instant::now() + timeout;
-                    while rx.borrow_and_update().is_none() {
-                        let left = deadline.saturating_duration_since(std::time::Instant::now());
-                        if left.is_zero() {
-                            expire();
-                            return;
-                        }
-                        std::thread::sleep(left.min(Duration::from_millis(50)));
-                    }
-                });
-            }
-        }
+    }
+
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Status {
+        Status { inner }
     }
 
     /// A status that finishes `settle` after this one does, with its

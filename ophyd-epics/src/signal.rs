@@ -350,7 +350,6 @@ impl<T: EpicsValue> PvCore<T> {
 }
 
 /// One write of a signal: who it is for, and how to report its outcome.
-#[derive(Clone)]
 struct Write {
     signal: String,
     pv: String,
@@ -376,34 +375,26 @@ impl Write {
     /// channel was closed), and, for a put-complete write, with a timeout
     /// error if the IOC does not complete it in time.
     fn issue(self, channel: &dyn PvChannel, value: ophyd_core::Value, status: &Status) {
-        let abandoned = Arc::new(Abandoned {
-            status: status.clone(),
-            error: self.error(
-                &value,
-                PvError::Other("the write was abandoned before the IOC replied (its channel was closed)".into()),
-                true,
-            ),
-            issued: AtomicU8::new(ISSUING),
-        });
-        let finisher = status.clone();
-        let report = self.clone();
-        let sent = value.clone();
-        let guard = AbandonGuard(abandoned.clone());
+        let (put_complete, completion_timeout) = (self.put_complete, self.completion_timeout);
+        // One allocation for everything the outcome needs; error texts are
+        // made only on failure (this is the trigger path).
+        let write = Arc::new(InFlight { write: self, value, status: status.clone(), issued: AtomicU8::new(ISSUING) });
+        let guard = AbandonGuard(write.clone());
         let done = Box::new(move |outcome: std::result::Result<(), PvError>| {
-            finisher.finish(outcome.map_err(|e| report.error(&sent, e, true)));
-            drop(guard);
+            let write = &guard.0;
+            write.status.finish(outcome.map_err(|e| write.write.error(&write.value, e, true)));
         });
-        match channel.put_then(value.clone(), self.put_complete, done) {
+        match channel.put_then(write.value.clone(), put_complete, done) {
             Err(e) => {
-                abandoned.issued.store(REFUSED, Ordering::SeqCst);
-                status.set_exception(self.error(&value, e, false));
+                write.issued.store(REFUSED, Ordering::SeqCst);
+                status.set_exception(write.write.error(&write.value, e, false));
             }
             Ok(()) => {
                 // `done` dropped while the write was being issued: abandoned.
-                if abandoned.issued.swap(ISSUED, Ordering::SeqCst) == DROPPED {
-                    abandoned.fail();
+                if write.issued.swap(ISSUED, Ordering::SeqCst) == DROPPED {
+                    write.abandon();
                 }
-                if let (true, Some(after)) = (self.put_complete, self.completion_timeout) {
+                if let (true, Some(after)) = (put_complete, completion_timeout) {
                     status.fail_after(after);
                 }
             }
@@ -416,25 +407,29 @@ const ISSUED: u8 = 1;
 const REFUSED: u8 = 2;
 const DROPPED: u8 = 3;
 
-/// A write's status and the error it gets if the transport drops the
-/// write's completion callback uncalled (its channel was closed).
-struct Abandoned {
+/// A write that has been handed to the transport: what its outcome is
+/// reported with.
+struct InFlight {
+    write: Write,
+    value: ophyd_core::Value,
     status: Status,
-    error: Error,
     issued: AtomicU8,
 }
 
-impl Abandoned {
-    fn fail(&self) {
+impl InFlight {
+    /// The transport dropped the write's completion callback uncalled.
+    fn abandon(&self) {
         if !self.status.done() {
-            self.status.set_exception(self.error.clone());
+            let closed =
+                PvError::Other("the write was abandoned before the IOC replied (its channel was closed)".into());
+            self.status.set_exception(self.write.error(&self.value, closed, true));
         }
     }
 }
 
 /// Lives in the completion callback: its drop with the status not done
 /// means the transport abandoned the write.
-struct AbandonGuard(Arc<Abandoned>);
+struct AbandonGuard(Arc<InFlight>);
 
 impl Drop for AbandonGuard {
     fn drop(&mut self) {
@@ -442,7 +437,7 @@ impl Drop for AbandonGuard {
             // Refused before sending: the caller reports that.
             Ok(_) => {}
             Err(REFUSED) => {}
-            Err(_) => self.0.fail(),
+            Err(_) => self.0.abandon(),
         }
     }
 }
