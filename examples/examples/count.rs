@@ -10,36 +10,56 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
+use examples::program::DetectorOptions;
 use examples::runs::{self, RunOptions};
-use examples::{TriggeredDetector, TUTORIAL_NAME, TUTORIAL_PREFIX};
+use examples::{Error, TriggeredDetector, TUTORIAL_NAME};
 use ophyd_core::prelude::*;
 use ophyd_run::{count, ExitStatus};
 
-const USAGE: &str =
-    "usage: count [--num N] [--delay SECONDS] [--exposure-time SECONDS] [--jsonl PATH] [--ca PREFIX] [--quiet]
+/// Counts the staging tutorial's detector: stages it, then triggers and
+/// reads it N times, printing a live table.
+///
+/// Ctrl-C pauses (then `r` + Enter resumes, `a` + Enter aborts); a second
+/// Ctrl-C aborts. Either way the detector is unstaged.
+#[derive(Debug, Parser)]
+#[command(name = "count", version)]
+struct Args {
+    /// How many times to trigger and read
+    #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true)]
+    num: usize,
 
-Counts the staging tutorial's detector N times (default 5).
+    /// Seconds to wait between readings
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = seconds, allow_negative_numbers = true)]
+    delay: Duration,
 
-  --jsonl PATH   write every document as a JSON line [name, document]
-  --ca PREFIX    Channel Access to the tutorial IOC with this prefix (e.g. trigger_with_pc)
-  --quiet        no progress bar";
+    #[command(flatten)]
+    detector: DetectorOptions,
 
-async fn run(options: RunOptions) -> Result<ExitStatus, String> {
-    let transport = runs::transport(options.ca.as_deref())?;
-    let prefix = options.ca.clone().unwrap_or_else(|| TUTORIAL_PREFIX.to_owned());
-    let det = TriggeredDetector::new(&prefix, TUTORIAL_NAME);
-    det.connect(&transport).await.map_err(|e| e.to_string())?;
-    if let Some(t) = options.exposure_time {
-        det.exposure_time.put(t).await.map_err(|e| e.to_string())?;
+    #[command(flatten)]
+    output: RunOptions,
+}
+
+/// A duration from a number of seconds; negative, infinite or NaN ones are
+/// bad arguments rather than a panic later.
+fn seconds(text: &str) -> Result<Duration, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(Duration::try_from_secs_f64(text.parse()?)?)
+}
+
+async fn run(args: Args) -> Result<ExitStatus, Error> {
+    let transport = args.detector.transport()?;
+    let det = TriggeredDetector::new(args.detector.prefix(), TUTORIAL_NAME);
+    det.connect(&transport).await?;
+    if let Some(t) = args.detector.exposure_time {
+        det.exposure_time.put(t).await?;
     }
-    let mut re = runs::engine(&options)?;
-    let plan = count(&[&det], options.num, Duration::from_secs_f64(options.delay));
-    let summary = re.run(plan).await.map_err(|e| e.to_string())?;
-    let enabled = det.enabled.get().await.map_err(|e| e.to_string())?;
+    let mut re = runs::engine(&args.output)?;
+    let summary = re.run(count(&[&det], args.num, args.delay)).await?;
+    let enabled = det.enabled.get().await?;
     eprintln!("enabled after the run: {enabled}");
     Ok(summary.exit_status)
 }
 
 fn main() -> ExitCode {
-    runs::main(USAGE, 5, run)
+    runs::main(run(Args::parse()))
 }

@@ -9,42 +9,63 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
+use examples::program::DetectorOptions;
 use examples::runs::{self, RunOptions};
-use examples::{TriggeredDetector, TUTORIAL_NAME, TUTORIAL_PREFIX};
+use examples::{Error, TriggeredDetector, TUTORIAL_NAME};
 use ophyd_core::prelude::*;
 use ophyd_epics::EpicsMotor;
 use ophyd_run::{scan, ExitStatus};
 
-const USAGE: &str = "usage: scan [--num N] [--exposure-time SECONDS] [--jsonl PATH] [--ca PREFIX --motor PV] [--quiet]
+/// The simulated IOC's motor.
+const SIM_MOTOR: &str = "sim:m1";
 
-Scans a motor from 0 to 1 in N points (default 5), reading the staging
-tutorial's detector at each.";
+/// Scans a motor from 0 to 1 in N points, reading the staging tutorial's
+/// detector at each.
+///
+/// Ctrl-C pauses (then `r` + Enter resumes, `a` + Enter aborts); a second
+/// Ctrl-C aborts. Either way the detector is unstaged and the motor stopped.
+#[derive(Debug, Parser)]
+#[command(name = "scan", version)]
+// Another IOC has no motor this program could guess.
+#[command(mut_arg("ca", |ca| ca.requires("motor")))]
+struct Args {
+    /// How many motor positions, evenly spaced from 0 to 1
+    #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true)]
+    num: usize,
 
-async fn run(options: RunOptions) -> Result<ExitStatus, String> {
-    let transport = runs::transport(options.ca.as_deref())?;
-    let prefix = options.ca.clone().unwrap_or_else(|| TUTORIAL_PREFIX.to_owned());
-    let motor_pv = match (&options.ca, &options.motor) {
-        (_, Some(pv)) => pv.clone(),
-        (None, None) => "sim:m1".to_owned(),
-        (Some(_), None) => return Err("over Channel Access, give the motor record: --motor PV".into()),
-    };
-    let det = TriggeredDetector::new(&prefix, TUTORIAL_NAME);
-    let motor = EpicsMotor::new(&motor_pv, "motor");
-    det.connect(&transport).await.map_err(|e| e.to_string())?;
-    motor.connect(&transport).await.map_err(|e| e.to_string())?;
-    if let Some(t) = options.exposure_time {
-        det.exposure_time.put(t).await.map_err(|e| e.to_string())?;
+    /// The motor record's PV name; needed with --ca [default: sim:m1 on
+    /// the simulated IOC]
+    #[arg(long, value_name = "PV")]
+    motor: Option<String>,
+
+    #[command(flatten)]
+    detector: DetectorOptions,
+
+    #[command(flatten)]
+    output: RunOptions,
+}
+
+async fn run(args: Args) -> Result<ExitStatus, Error> {
+    let transport = args.detector.transport()?;
+    let det = TriggeredDetector::new(args.detector.prefix(), TUTORIAL_NAME);
+    let motor = EpicsMotor::new(args.motor.as_deref().unwrap_or(SIM_MOTOR), "motor");
+    det.connect(&transport).await?;
+    motor.connect(&transport).await?;
+    if let Some(t) = args.detector.exposure_time {
+        det.exposure_time.put(t).await?;
     }
-    if options.ca.is_none() {
-        motor.velocity.put(10.0).await.map_err(|e| e.to_string())?;
+    if args.detector.ca.is_none() {
+        // The simulated motor starts slow; a scan need not wait for it.
+        motor.velocity.put(10.0).await?;
     }
-    let n = options.num.max(1);
+    let n = args.num.max(1);
     let positions = (0..n).map(|i| if n == 1 { 0.0 } else { i as f64 / (n - 1) as f64 });
-    let mut re = runs::engine(&options)?;
-    let summary = re.run(scan(&[&det], &motor, positions)).await.map_err(|e| e.to_string())?;
+    let mut re = runs::engine(&args.output)?;
+    let summary = re.run(scan(&[&det], &motor, positions)).await?;
     Ok(summary.exit_status)
 }
 
 fn main() -> ExitCode {
-    runs::main(USAGE, 5, run)
+    runs::main(run(Args::parse()))
 }

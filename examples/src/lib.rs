@@ -7,13 +7,19 @@
 //! | hand-written `stage`/`unstage` calling `super()` | [`hand_staged`] |
 //! | `stage_sigs` | [`stage_sigs`] (also [`TriggeredDetector`]) |
 //! | `stop`, `pause`, `resume` overridden | [`stoppable`] |
+//!
+//! The example programs (`examples/`) share [`program`], [`runs`] and
+//! [`Error`].
 
+mod error;
 pub mod hand_staged;
+pub mod program;
 pub mod runs;
 pub mod session;
 pub mod stage_sigs;
 pub mod stoppable;
 
+pub use error::Error;
 pub use stage_sigs::TriggeredDetector;
 
 /// The IOC's PV prefix in the tutorial (`trigger_with_pc:gain`, ...).

@@ -58,7 +58,62 @@ fn triggered_detector_rejects_unknown_arguments_with_usage() {
     let out = example("triggered_detector").arg("--frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("unknown argument `--frobnicate`") && err.contains("usage:"), "{err}");
+    assert!(err.contains("'--frobnicate'") && err.contains("Usage: triggered_detector"), "{err}");
+}
+
+#[test]
+fn help_lists_every_option_with_its_default() {
+    let programs: [(&str, &[&str]); 3] = [
+        ("triggered_detector", &["--json", "--ca <PREFIX>", "--exposure-time <SECONDS>"]),
+        (
+            "count",
+            &[
+                "--num <N>",
+                "--delay <SECONDS>",
+                "--ca <PREFIX>",
+                "--exposure-time <SECONDS>",
+                "--jsonl <PATH>",
+                "--quiet",
+            ],
+        ),
+        (
+            "scan",
+            &["--num <N>", "--motor <PV>", "--ca <PREFIX>", "--exposure-time <SECONDS>", "--jsonl <PATH>", "--quiet"],
+        ),
+    ];
+    for (program, options) in programs {
+        let out = example(program).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{program} --help: {}", String::from_utf8_lossy(&out.stderr));
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains(&format!("Usage: {program} [OPTIONS]")), "{help}");
+        for option in options {
+            assert!(help.contains(option), "{program} --help does not list `{option}`:\n{help}");
+        }
+        assert!(
+            help.contains("[default: a simulated IOC"),
+            "{program} --help does not say what --ca defaults to:\n{help}"
+        );
+        if program != "triggered_detector" {
+            assert!(help.contains("[default: 5]"), "{program} --help does not say --num defaults to 5:\n{help}");
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2_before_anything_runs() {
+    for (program, args, says) in [
+        ("count", &["--num", "many"][..], "'many' for '--num <N>'"),
+        ("count", &["--delay", "-1"], "'-1' for '--delay <SECONDS>'"),
+        ("count", &["--exposure-time"], "--exposure-time <SECONDS>"),
+        ("count", &["--motor", "sim:m1"], "'--motor'"),
+        // Over Channel Access there is no motor to assume.
+        ("scan", &["--ca", "trigger_with_pc"], "--motor <PV>"),
+    ] {
+        let out = example(program).args(args).output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{program} {args:?}: {err}");
+        assert!(err.contains(says), "{program} {args:?} does not say `{says}`:\n{err}");
+    }
 }
 
 #[test]
