@@ -2,15 +2,15 @@
 //! signal or another device — and the object-safe views of components used
 //! for lookups by name ([`DynComponent`], [`DynSignal`], [`DynDevice`]).
 
-use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use crate::connect::{ConnectCtx, PendingConnect};
 use crate::data::{DataKey, DataMap, Reading};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kind::Kind;
 use crate::meta::{ComponentSpec, DeviceMeta};
 use crate::status::Status;
@@ -165,34 +165,22 @@ pub trait DynDevice: DynComponent {
     fn resume_dyn(&self) -> BoxFuture<'_, Result<()>>;
 }
 
-/// What `connect` hands every component: the backend the user passed (a PV
-/// transport, say), type-erased so that `ophyd-core` knows nothing of EPICS.
-pub struct ConnectCtx<'a> {
-    backend: &'a (dyn Any + Send + Sync),
-    backend_type: &'static str,
-}
-
-impl<'a> ConnectCtx<'a> {
-    /// A context around `backend`.
-    pub fn new<B: Any + Send + Sync>(backend: &'a B) -> Self {
-        ConnectCtx { backend, backend_type: std::any::type_name::<B>() }
+/// The component at dotted `path` (`"cam.acquire_time"`) below `device`;
+/// the error names the device where the path stopped and its components.
+pub(crate) fn lookup<'a>(device: &'a dyn DynDevice, path: &str) -> Result<&'a dyn DynComponent> {
+    let mut current = device;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let unknown = || Error::UnknownComponent {
+            device: current.name().to_owned(),
+            path: path.to_owned(),
+            known: current.components().iter().map(|(a, _)| a.to_string()).collect(),
+        };
+        let c = current.component(part).ok_or_else(unknown)?;
+        if parts.peek().is_none() {
+            return Ok(c);
+        }
+        current = c.as_device().ok_or_else(unknown)?;
     }
-
-    /// The backend, if it is a `B`.
-    pub fn backend<B: Any>(&self) -> Option<&'a B> {
-        self.backend.downcast_ref()
-    }
-
-    /// The type name of the backend given, for error messages.
-    pub fn backend_type(&self) -> &'static str {
-        self.backend_type
-    }
-}
-
-/// One connection in progress: what it is for (a PV name) and its future.
-pub struct PendingConnect<'a> {
-    /// The PV (or other resource) being connected, listed on timeout.
-    pub what: String,
-    /// Resolves when connected.
-    pub future: BoxFuture<'a, Result<()>>,
+    unreachable!("split always yields at least one part")
 }

@@ -6,15 +6,22 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::{Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
-use crate::status::{lock, Inner, Status};
+use crate::sync::lock;
+
+/// What a deadline fails: a status, seen from below.
+pub(crate) trait Expire: Send + Sync {
+    /// Whether it finished already.
+    fn done(&self) -> bool;
+    /// Fail it with a timeout of `after`.
+    fn expire(self: Arc<Self>, after: Duration);
+}
 
 struct Deadline {
     at: Instant,
-    status: Weak<Inner>,
+    status: Weak<dyn Expire>,
     after: Duration,
 }
 
@@ -66,16 +73,16 @@ fn deadlines() -> &'static Deadlines {
 }
 
 /// Fail `status` with a timeout naming it if it is not done `after` from now.
-pub(crate) fn fail_after(status: &Status, after: Duration) {
+pub(crate) fn fail_after(status: Weak<dyn Expire>, after: Duration) {
     let Some(at) = Instant::now().checked_add(after) else { return }; // never
     let deadlines = deadlines();
     let mut queue = lock(&deadlines.heap);
     let earliest = queue.heap.peek().map_or(true, |top| at < top.at);
-    queue.heap.push(Deadline { at, status: status.downgrade(), after });
+    queue.heap.push(Deadline { at, status, after });
     // Statuses that finished long before their deadline would pile up at a
     // high write rate: sweep them out whenever the heap has doubled.
     if queue.heap.len() > 1024 && queue.heap.len() > 2 * queue.swept {
-        queue.heap.retain(|d| d.status.upgrade().is_some_and(|inner| !Status::from_inner(inner).done()));
+        queue.heap.retain(|d| d.status.upgrade().is_some_and(|status| !status.done()));
         queue.swept = queue.heap.len();
     }
     drop(queue);
@@ -94,10 +101,8 @@ fn expire(deadlines: &Deadlines) {
                 let due = queue.heap.pop().expect("peeked");
                 // Finished outside the lock: its callbacks may set deadlines.
                 drop(queue);
-                if let Some(inner) = due.status.upgrade() {
-                    let status = Status::from_inner(inner);
-                    let what = status.what().to_owned();
-                    status.set_exception(Error::Timeout { what, after: due.after });
+                if let Some(status) = due.status.upgrade() {
+                    status.expire(due.after);
                 }
                 queue = lock(&deadlines.heap);
                 continue;

@@ -1,12 +1,12 @@
 //! [`Device`]: a tree of components with ophyd's read/describe/configuration
 //! semantics, and the behaviour traits [`Stage`], [`Trigger`] and [`Stop`].
 
-use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::component::{Component, ConnectCtx, DynComponent, DynDevice, PendingConnect};
+use crate::component::{lookup, Component, DynComponent, DynDevice};
+use crate::connect::{connect_all, Backend, ConnectCtx};
 use crate::data::{DataKey, DataMap, Hints, Reading};
 use crate::error::{Error, Result};
 use crate::kind::Kind;
@@ -98,13 +98,13 @@ pub trait Device: Component + DynDevice {
     /// Connect every signal in the tree, concurrently, through `backend` (a
     /// PV transport; soft signals need none), waiting at most
     /// [`DEFAULT_CONNECT_TIMEOUT`].
-    fn connect<'a, B: Any + Send + Sync>(&'a self, backend: &'a B) -> impl Future<Output = Result<()>> + Send + 'a {
+    fn connect<'a, B: Backend>(&'a self, backend: &'a B) -> impl Future<Output = Result<()>> + Send + 'a {
         self.connect_timeout(backend, DEFAULT_CONNECT_TIMEOUT)
     }
 
     /// [`Device::connect`] with a timeout. On timeout the error lists every
     /// PV that did not connect.
-    fn connect_timeout<'a, B: Any + Send + Sync>(
+    fn connect_timeout<'a, B: Backend>(
         &'a self,
         backend: &'a B,
         timeout: Duration,
@@ -158,54 +158,6 @@ pub fn device_hints_into(device: &dyn DynDevice, out: &mut Vec<String>) {
             c.hints_into(out);
         }
     }
-}
-
-pub(crate) fn lookup<'a>(device: &'a dyn DynDevice, path: &str) -> Result<&'a dyn DynComponent> {
-    let mut current = device;
-    let mut parts = path.split('.').peekable();
-    while let Some(part) = parts.next() {
-        let unknown = || Error::UnknownComponent {
-            device: current.name().to_owned(),
-            path: path.to_owned(),
-            known: current.components().iter().map(|(a, _)| a.to_string()).collect(),
-        };
-        let c = current.component(part).ok_or_else(unknown)?;
-        if parts.peek().is_none() {
-            return Ok(c);
-        }
-        current = c.as_device().ok_or_else(unknown)?;
-    }
-    unreachable!("split always yields at least one part")
-}
-
-async fn connect_all(device: String, pending: Vec<PendingConnect<'_>>, timeout: Duration) -> Result<()> {
-    // One timer for the whole tree (not one per PV); each connection
-    // records its own outcome, so on timeout the unfinished ones are known.
-    let outcomes: Vec<std::sync::Mutex<Option<Result<()>>>> =
-        pending.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    let mut names = Vec::with_capacity(pending.len());
-    let attempts = pending.into_iter().zip(&outcomes).map(|(p, slot)| {
-        names.push(p.what);
-        async move {
-            let outcome = p.future.await;
-            *crate::status::lock(slot) = Some(outcome);
-        }
-    });
-    let attempts: Vec<_> = attempts.collect();
-    let _ = tokio::time::timeout(timeout, futures::future::join_all(attempts)).await;
-    let mut timed_out = Vec::new();
-    let mut errors = Vec::new();
-    for (name, slot) in names.into_iter().zip(outcomes) {
-        match slot.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(Ok(())) => {}
-            Some(Err(e)) => errors.push(e),
-            None => timed_out.push(name),
-        }
-    }
-    if !timed_out.is_empty() {
-        errors.insert(0, Error::ConnectTimeout { device, after: timeout, pvs: timed_out });
-    }
-    Error::bundle(errors)
 }
 
 /// Staging: what a device does before and after a run.

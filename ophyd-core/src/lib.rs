@@ -32,6 +32,7 @@
 //! ```
 
 mod component;
+mod connect;
 mod data;
 mod deadline;
 mod device;
@@ -40,18 +41,21 @@ mod kind;
 mod meta;
 mod policy;
 mod scope;
-pub mod signal;
+mod signal;
 mod soft;
 pub mod staging;
+mod state;
 mod status;
+mod sync;
 mod value;
 
-pub use component::{Component, ConnectCtx, DynComponent, DynDevice, DynSignal, PendingConnect, SuffixOptional};
+pub use component::{Component, DynComponent, DynDevice, DynSignal};
+pub use connect::Backend;
 pub use data::{now, DataKey, DataMap, Hints, Reading};
 pub use device::{stop_sub_devices, Device, Movable, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
 pub use error::{Error, Result, Unrestored};
 pub use kind::{AtomicKind, Kind, UnknownKind};
-pub use meta::{ComponentSpec, DeviceMeta, SignalMeta};
+pub use meta::DeviceMeta;
 pub use policy::{CleanupPolicy, StepTimeouts};
 pub use scope::{staged, top_level_devices, Interrupt, StageGuard};
 pub use signal::{set_and_wait, set_and_wait_with, SetAndWait, Signal, Subscription, Writable};
@@ -59,6 +63,17 @@ pub use soft::{SoftCell, SoftSignal, SoftSignalRO};
 pub use staging::{StageSigs, StageValue};
 pub use status::Status;
 pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
+
+/// What implementing a new kind of component needs (a signal type of its
+/// own, the signals of a new transport): users who declare devices need
+/// none of it.
+pub mod implement {
+    pub use crate::component::SuffixOptional;
+    pub use crate::connect::{ConnectCtx, PendingConnect};
+    #[doc(inline)]
+    pub use crate::impl_signal_component;
+    pub use crate::meta::{ComponentSpec, SignalMeta};
+}
 
 /// `#[derive(Device)]`: see the crate documentation.
 pub use ophyd_derive::Device;
@@ -98,6 +113,8 @@ pub mod __private {
 
     /// Compile-time check that a component declared without `suffix` can do without.
     pub fn assert_suffix_optional<C: crate::component::SuffixOptional>() {}
+    pub use crate::signal::{dyn_check_put, dyn_check_value, dyn_get_value, dyn_read_only, dyn_set_and_wait};
+    pub use crate::sync::lock;
     pub use futures::future::BoxFuture;
     pub use futures::FutureExt;
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::kind::{AtomicKind, Kind};
 use crate::policy::StepTimeouts;
-use crate::staging::StagingState;
+use crate::state::StagingState;
 use crate::value::Value;
 
 /// What a device knows about itself: name, prefix, kind, parent, and its
@@ -92,7 +92,7 @@ impl DeviceMeta {
     /// a staged scope, when set; otherwise the run's or scope's own
     /// [`CleanupPolicy`](crate::CleanupPolicy) decides.
     pub fn step_timeouts(&self) -> Option<StepTimeouts> {
-        *crate::status::lock(&self.step_timeouts)
+        *crate::sync::lock(&self.step_timeouts)
     }
 
     /// Set (or, with `None`, clear) this device's own step timeouts: for
@@ -106,13 +106,13 @@ impl DeviceMeta {
     /// assert_eq!(meta.step_timeouts().unwrap().stage, Duration::from_secs(300));
     /// ```
     pub fn set_step_timeouts(&self, timeouts: Option<StepTimeouts>) {
-        *crate::status::lock(&self.step_timeouts) = timeouts;
+        *crate::sync::lock(&self.step_timeouts) = timeouts;
     }
 
     /// Replace the declared `stage_sigs` (done once, by the derive's constructor).
     #[doc(hidden)]
     pub fn init_stage_sigs(&self, sigs: Vec<(String, Value)>) {
-        *crate::status::lock(&self.stage_sigs) = sigs;
+        *crate::sync::lock(&self.stage_sigs) = sigs;
     }
 }
 

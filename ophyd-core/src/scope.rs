@@ -27,7 +27,7 @@ use crate::component::DynDevice;
 use crate::error::{Error, Result, Unrestored};
 use crate::meta::DeviceMeta;
 use crate::policy::{CleanupPolicy, StepTimeouts};
-use crate::status::lock;
+use crate::sync::lock;
 
 /// How often restores that failed on a lost connection are retried.
 const RETRY_PERIOD: Duration = Duration::from_millis(250);

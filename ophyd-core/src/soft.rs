@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use crate::data::now;
 use crate::meta::{ComponentSpec, SignalMeta};
 use crate::signal::Subscription;
-use crate::status::lock;
+use crate::sync::lock;
 use crate::value::SignalValue;
 
 type Callback<T> = Arc<dyn Fn(&T, f64) + Send + Sync>;
@@ -126,8 +126,8 @@ macro_rules! soft_signal {
 
             fn collect_connects<'a>(
                 &'a self,
-                _: &$crate::ConnectCtx<'a>,
-                _: &mut Vec<$crate::PendingConnect<'a>>,
+                _: &$crate::implement::ConnectCtx<'a>,
+                _: &mut Vec<$crate::implement::PendingConnect<'a>>,
             ) {
             }
         }
@@ -158,7 +158,7 @@ macro_rules! soft_signal {
         $crate::impl_signal_component!([T: SignalValue + Default] $name<T>, writable = $writable);
 
         #[diagnostic::do_not_recommend]
-        impl<T> $crate::SuffixOptional for $name<T> {}
+        impl<T> $crate::implement::SuffixOptional for $name<T> {}
     };
 }
 
@@ -236,7 +236,7 @@ macro_rules! impl_signal_component {
                 $writable
             }
             fn get_value(&self) -> $crate::__private::BoxFuture<'_, $crate::Result<$crate::Value>> {
-                $crate::signal::dyn_get_value(self)
+                $crate::__private::dyn_get_value(self)
             }
             fn check_value(&self, value: &$crate::Value) -> $crate::Result<()> {
                 $crate::impl_signal_component!(@check $writable, self, value)
@@ -251,16 +251,16 @@ macro_rules! impl_signal_component {
         }
     };
     (@check true, $self:ident, $value:ident) => {
-        $crate::signal::dyn_check_put($self, $value)
+        $crate::__private::dyn_check_put($self, $value)
     };
     (@check false, $self:ident, $value:ident) => {
-        $crate::signal::dyn_check_value($self, $value)
+        $crate::__private::dyn_check_value($self, $value)
     };
     (@set true, $self:ident, $value:ident, $timeout:ident) => {
-        $crate::signal::dyn_set_and_wait($self, $value, $timeout)
+        $crate::__private::dyn_set_and_wait($self, $value, $timeout)
     };
     (@set false, $self:ident, $value:ident, $timeout:ident) => {{
         let _ = ($value, $timeout);
-        $crate::signal::dyn_read_only($crate::Signal::signal_meta($self).name())
+        $crate::__private::dyn_read_only($crate::Signal::signal_meta($self).name())
     }};
 }

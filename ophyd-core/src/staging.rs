@@ -11,40 +11,15 @@
 
 use std::time::Duration;
 
-use crate::component::{DynDevice, DynSignal};
-use crate::device::lookup;
+use crate::component::{lookup, DynDevice, DynSignal};
 use crate::error::{Error, Result, Unrestored};
 use crate::meta::dotted_path;
 use crate::signal::{SetAndWait, Writable};
-use crate::status::lock;
+use crate::state::{Original, StagingState};
+use crate::sync::lock;
 use crate::value::{SignalValue, Value};
 
-/// Where a device is in its staging life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Staged {
-    /// Not staged.
-    #[default]
-    No,
-    /// Staged.
-    Yes,
-    /// Half-way: a stage or unstage is running, or an unstage failed.
-    Partially,
-}
-
-/// A device's staging state: what to put back on unstage.
-#[derive(Debug, Default)]
-pub struct StagingState {
-    staged: Staged,
-    /// Every stage_sig applied (or whose write may have landed), in order.
-    originals: Vec<Original>,
-    /// Sub-devices staged, in order, each with how many default stages it
-    /// had started before this device staged it (see [`restore`]).
-    children: Vec<(&'static str, u64)>,
-    /// The last stage or unstage was cut off (its future dropped, a panic):
-    /// the next one finishes putting the device back first, on behalf of
-    /// whoever abandoned it.
-    abandoned: bool,
-}
+pub use crate::state::Staged;
 
 /// A device's staging lock, held by one stage or unstage. Dropped before
 /// [`Held::finish`] (the stage or unstage was cut off), it marks the state
@@ -66,20 +41,6 @@ impl Drop for Held<'_> {
             self.state.abandoned = true;
         }
     }
-}
-
-/// A value to put back on unstage.
-#[derive(Debug, Clone)]
-struct Original {
-    /// The component's dotted path.
-    path: String,
-    /// What it held before staging.
-    value: Value,
-    /// Whether the write that staged it failed after reaching the IOC,
-    /// which answered (a refusal, a lost connection): nothing of it can
-    /// still land, so the PV is read first and written only if it no
-    /// longer holds the original. Other entries are always written back.
-    check_first: bool,
 }
 
 /// Whether two values are the same, NaN matching NaN.
@@ -497,8 +458,26 @@ fn unrestored_into(device: &dyn DynDevice, out: &mut Vec<Unrestored>) {
     }
 }
 
-/// The staging state of a device (for tests and diagnostics).
-pub fn staged(device: &dyn DynDevice) -> Staged {
+/// Where `device` is in its staging life (`Partially` while a stage or
+/// unstage of it is running).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+/// use ophyd_core::prelude::*;
+/// use ophyd_core::staging::{state_of, Staged};
+/// #[derive(Device)]
+/// struct Det {
+///     #[component(kind = "omitted", stage = 1)]
+///     enabled: SoftSignal<i32>,
+/// }
+/// let det = Det::new("", "det");
+/// det.stage().await?;
+/// assert_eq!(state_of(&det), Staged::Yes);
+/// det.unstage().await?;
+/// assert_eq!(state_of(&det), Staged::No);
+/// # Ok(()) }
+/// ```
+pub fn state_of(device: &dyn DynDevice) -> Staged {
     match device.meta().staging.try_lock() {
         Ok(state) => state.staged,
         Err(_) => Staged::Partially,

@@ -14,11 +14,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
+use crate::sync::lock;
 
 type Callback = Box<dyn FnOnce(&Result<()>) + Send>;
 type ProgressWatcher = Arc<dyn Fn(f64, f64) + Send + Sync>;
 
-pub(crate) struct Inner {
+struct Inner {
     what: String,
     result: watch::Sender<Option<Result<()>>>,
     callbacks: Mutex<Vec<Callback>>,
@@ -236,16 +237,9 @@ impl Status {
     /// every status's deadline: cheap enough for every write).
     pub fn fail_after(&self, timeout: Duration) {
         if !self.done() {
-            crate::deadline::fail_after(self, timeout);
+            let inner: Arc<dyn crate::deadline::Expire> = self.inner.clone();
+            crate::deadline::fail_after(Arc::downgrade(&inner), timeout);
         }
-    }
-
-    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
-        Arc::downgrade(&self.inner)
-    }
-
-    pub(crate) fn from_inner(inner: Arc<Inner>) -> Status {
-        Status { inner }
     }
 
     /// A status that finishes `settle` after this one does, with its
@@ -336,10 +330,16 @@ impl<'a> IntoFuture for &'a Status {
     }
 }
 
-/// Lock a mutex, recovering the data if a panicking holder poisoned it: the
-/// data here stays consistent because every critical section is a single move.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poison| poison.into_inner())
+impl crate::deadline::Expire for Inner {
+    fn done(&self) -> bool {
+        self.result.borrow().is_some()
+    }
+
+    fn expire(self: Arc<Self>, after: Duration) {
+        let status = Status { inner: self };
+        let what = status.inner.what.clone();
+        status.set_exception(Error::Timeout { what, after });
+    }
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
         }
 
         impl #impl_generics ::ophyd_core::Component for #ident #ty_generics #where_clause {
-            fn build(spec: &::ophyd_core::ComponentSpec<'_>) -> Self {
+            fn build(spec: &::ophyd_core::implement::ComponentSpec<'_>) -> Self {
                 Self::__ophyd_build(::ophyd_core::DeviceMeta::child(spec))
             }
 
@@ -146,8 +146,8 @@ fn expand(device: &Device<'_>) -> TokenStream {
 
             fn collect_connects<'a>(
                 &'a self,
-                ctx: &::ophyd_core::ConnectCtx<'a>,
-                out: &mut ::std::vec::Vec<::ophyd_core::PendingConnect<'a>>,
+                ctx: &::ophyd_core::implement::ConnectCtx<'a>,
+                out: &mut ::std::vec::Vec<::ophyd_core::implement::PendingConnect<'a>>,
             ) {
                 #(#connects)*
             }
@@ -222,7 +222,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
             }
         }
 
-        impl #impl_generics ::ophyd_core::SuffixOptional for #ident #ty_generics #where_clause {}
+        impl #impl_generics ::ophyd_core::implement::SuffixOptional for #ident #ty_generics #where_clause {}
 
         impl #impl_generics ::ophyd_core::Device for #ident #ty_generics #where_clause {
             fn component_names(&self) -> &'static [&'static str] {
@@ -261,7 +261,7 @@ fn build_field(field: &Field<'_>) -> TokenStream {
             let kind = kind_tokens(c);
             let put_complete = c.put_complete.is_some();
             quote_spanned! {ty.span()=>
-                #ident: <#ty as ::ophyd_core::Component>::build(&::ophyd_core::ComponentSpec {
+                #ident: <#ty as ::ophyd_core::Component>::build(&::ophyd_core::implement::ComponentSpec {
                     parent: &meta,
                     attr: #attr,
                     suffix: #suffix,

@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ophyd_core::{
-    ComponentSpec, ConnectCtx, DataKey, DataMap, Dtype, Error, PendingConnect, Reading, Result, SignalMeta, Status,
-    Subscription, Tolerance,
-};
+use ophyd_core::{DataKey, DataMap, Dtype, Error, Reading, Result, Status, Subscription, Tolerance};
+
+use ophyd_core::implement::{ComponentSpec, ConnectCtx, PendingConnect, SignalMeta};
 
 use crate::transport::{NativeType, PvChannel, PvError, PvMetadata, PvReading, Transport};
 use crate::value::EpicsValue;

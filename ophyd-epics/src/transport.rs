@@ -243,6 +243,8 @@ impl Transport {
     }
 }
 
+impl ophyd_core::Backend for Transport {}
+
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Transport({})", self.0.describe())

@@ -95,7 +95,7 @@ async fn an_ioc_killed_mid_stage_gets_every_original_back_when_it_returns() {
     killer.join().unwrap();
     let _ioc = rebooted.join().unwrap();
     assert!(err.is_disconnection(), "{err}");
-    assert_eq!(staging::staged(&slow), staging::Staged::No, "everything was put back: {err}");
+    assert_eq!(staging::state_of(&slow), staging::Staged::No, "everything was put back: {err}");
     assert_eq!(venv::read_independently(&double_pv), "3.0");
     assert_eq!(venv::read_independently(&setpoint_pv), "1.0");
 }
@@ -154,7 +154,7 @@ async fn access_security_refusing_a_restore_is_reported_and_the_restore_is_retri
     assert!(refused.elapsed() < Duration::from_secs(5));
     let text = err.to_string();
     assert!(text.contains(&guarded_pv) && text.contains("Write access denied"), "{text}");
-    assert_eq!(staging::staged(&det), staging::Staged::Partially, "still to be put back");
+    assert_eq!(staging::state_of(&det), staging::Staged::Partially, "still to be put back");
     let left = staging::unrestored(&det);
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].to_string(), format!("`det_guarded` (PV:{guarded_pv}) should be 1.5"));
@@ -185,7 +185,7 @@ async fn an_empty_waveform_original_is_refused_before_staging_changes_anything()
     assert!(text.contains("odd_empty") && text.contains("could not be put back"), "{text}");
     assert!(text.contains("Channel Access cannot write an empty array"), "{text}");
     assert_eq!(odd.empty.get().await.unwrap(), Vec::<i32>::new(), "nothing was changed");
-    assert_eq!(staging::staged(&odd), staging::Staged::No, "nothing to put back");
+    assert_eq!(staging::state_of(&odd), staging::Staged::No, "nothing to put back");
 }
 
 #[derive(Device)]

@@ -256,13 +256,6 @@ async fn connect_timeout_lists_every_pv_that_did_not_connect() {
 }
 
 #[tokio::test]
-async fn connect_with_something_that_is_not_a_transport_says_what_is_needed() {
-    let det = Detector::new("XF:det", "det");
-    let err = det.connect(&"not a transport").await.unwrap_err().to_string();
-    assert!(err.contains("ophyd_epics::Transport") && err.contains("&str"), "{err}");
-}
-
-#[tokio::test]
 async fn operations_on_an_unconnected_signal_say_to_connect_first() {
     let det = Detector::new("XF:det", "det");
     let err = det.label.get().await.unwrap_err();

@@ -485,7 +485,7 @@ impl Bench {
     fn check_between_operations(&self, after: &str) -> Result<(), String> {
         let (det, cam): (&dyn DynDevice, &dyn DynDevice) = (&*self.det, &self.det.cam);
         for (device, own) in [(det, 0..4), (cam, 4..6)] {
-            if staging::staged(device) != Staged::No {
+            if staging::state_of(device) != Staged::No {
                 continue;
             }
             let wrong: Vec<String> = own
@@ -498,14 +498,14 @@ impl Bench {
                 return Err(format!("after {after}: `{}` is not staged but {}", device.name(), wrong.join("; ")));
             }
         }
-        if staging::staged(det) == Staged::No
-            && staging::staged(cam) != Staged::No
+        if staging::state_of(det) == Staged::No
+            && staging::state_of(cam) != Staged::No
             && !self.user_cam.load(Ordering::SeqCst)
         {
             return Err(format!(
                 "after {after}: `{}` is not staged, but its sub-device is {:?} and nobody staged it on its own",
                 det.name(),
-                staging::staged(cam)
+                staging::state_of(cam)
             ));
         }
         let mut reported = staging::unrestored(det);
@@ -570,8 +570,8 @@ impl Bench {
 
     async fn run(self: &Arc<Self>, i: usize, op: &Op) -> Result<(), String> {
         let what = format!("operation {i} ({op:?})");
-        let before = staging::staged(&*self.det);
-        let sub_before = staging::staged(&self.det.cam);
+        let before = staging::state_of(&*self.det);
+        let sub_before = staging::state_of(&self.det.cam);
         let healthy = self.lab.healthy();
         match *op {
             Op::Connect => {
@@ -580,20 +580,20 @@ impl Bench {
                 let _ = self.step(&what, self.det.connect_timeout(&transport, Duration::from_millis(20))).await?;
             }
             Op::Stage => match self.step(&what, self.det.stage()).await? {
-                Err(e) if sub_before == Staged::Yes && staging::staged(&self.det.cam) != Staged::Yes => {
+                Err(e) if sub_before == Staged::Yes && staging::state_of(&self.det.cam) != Staged::Yes => {
                     return Err(format!(
                         "after {what}: stage() failed ({e}) and left the sub-device the user had staged on its \
                          own {:?}",
-                        staging::staged(&self.det.cam),
+                        staging::state_of(&self.det.cam),
                     ));
                 }
                 Ok(()) => {
                     count(&TALLY.stages_ok);
                     let wrong = differences(&self.ioc, &stage_values());
-                    if staging::staged(&*self.det) != Staged::Yes || !wrong.is_empty() {
+                    if staging::state_of(&*self.det) != Staged::Yes || !wrong.is_empty() {
                         return Err(format!(
                             "after {what}: stage() succeeded but the device is {:?} and {}",
-                            staging::staged(&*self.det),
+                            staging::state_of(&*self.det),
                             wrong.join("; ")
                         ));
                     }
@@ -606,18 +606,18 @@ impl Bench {
                     };
                     *STAGE_FAILURES.lock().unwrap().entry(why.to_owned()).or_default() += 1;
                     if let Error::Stage { restore_failures, .. } = &e {
-                        if restore_failures.is_empty() && staging::staged(&*self.det) != Staged::No {
+                        if restore_failures.is_empty() && staging::state_of(&*self.det) != Staged::No {
                             return Err(format!(
                                 "after {what}: stage() failed saying everything was put back ({e}), \
                                  but the device is {:?}",
-                                staging::staged(&*self.det)
+                                staging::state_of(&*self.det)
                             ));
                         }
                     }
                 }
             },
             Op::Unstage => {
-                if self.step(&what, self.det.unstage()).await?.is_ok() && staging::staged(&*self.det) != Staged::No {
+                if self.step(&what, self.det.unstage()).await?.is_ok() && staging::state_of(&*self.det) != Staged::No {
                     return Err(format!("after {what}: unstage() succeeded but the device is still staged"));
                 }
             }
@@ -710,10 +710,10 @@ impl Bench {
     /// A scope that began on an unstaged device, with a healthy IOC that
     /// stayed so, leaves it unstaged however it ended.
     fn check_scope_cleaned_up(&self, what: &str, before: Staged, healthy: bool) -> Result<(), String> {
-        if before == Staged::No && healthy && self.lab.healthy() && staging::staged(&*self.det) != Staged::No {
+        if before == Staged::No && healthy && self.lab.healthy() && staging::state_of(&*self.det) != Staged::No {
             return Err(format!(
                 "after {what}: a scope on a healthy IOC left the device {:?}",
-                staging::staged(&*self.det)
+                staging::state_of(&*self.det)
             ));
         }
         Ok(())
@@ -722,7 +722,7 @@ impl Bench {
     /// Heal everything, unstage until it works, then check the promise.
     async fn finish(&self) -> Result<(), String> {
         self.lab.heal_all(&self.ioc);
-        if staging::staged(&*self.det) != Staged::No {
+        if staging::state_of(&*self.det) != Staged::No {
             count(&TALLY.staged_at_the_end);
         }
         // The device, then the sub-device if the user staged it on its own.
@@ -747,8 +747,8 @@ impl Bench {
             return Err(format!("after healing and unstaging: {}", wrong.join("; ")));
         }
         for device in [&*self.det as &dyn DynDevice, &self.det.cam] {
-            if staging::staged(device) != Staged::No {
-                return Err(format!("after unstaging: `{}` is {:?}", device.name(), staging::staged(device)));
+            if staging::state_of(device) != Staged::No {
+                return Err(format!("after unstaging: `{}` is {:?}", device.name(), staging::state_of(device)));
             }
             let left = staging::unrestored(device);
             if !left.is_empty() {
@@ -1000,10 +1000,10 @@ async fn a_parent_stage_refused_for_a_sub_device_the_user_staged_leaves_it_stage
     assert!(matches!(**cause, Error::RedundantStaging { ref device } if device == "det_cam"), "{err}");
     assert!(restore_failures.is_empty(), "{err}");
     // The parent's own values are back...
-    assert_eq!(staging::staged(&det), Staged::No);
+    assert_eq!(staging::state_of(&det), Staged::No);
     assert_eq!(ioc.get("f:gain"), Some(Value::Float(1.0)));
     // ...and the sub-device is as the user left it: staged.
-    assert_eq!(staging::staged(&det.cam), Staged::Yes, "the failed stage of `det` unstaged `det_cam`");
+    assert_eq!(staging::state_of(&det.cam), Staged::Yes, "the failed stage of `det` unstaged `det_cam`");
     assert_eq!(ioc.get("f:cam:exposure"), Some(Value::Float(0.25)));
     assert_eq!(ioc.get("f:cam:count"), Some(Value::Int(5)));
 }
@@ -1034,7 +1034,7 @@ async fn a_scope_dropped_while_another_task_waits_to_stage_the_device_still_unst
     assert!(poll_then_drop(scope, 1).await.is_none(), "dropped while staging");
     let outcome = tokio::time::timeout(STEP_LIMIT, other).await.expect("the other scope ended").unwrap();
     assert_eq!(
-        (staging::staged(&*det), ioc.get("f:gain")),
+        (staging::state_of(&*det), ioc.get("f:gain")),
         (Staged::No, Some(Value::Float(1.0))),
         "after the dropped scope and the other one ({outcome:?}), still changed: {:?}",
         staging::unrestored(&*det)

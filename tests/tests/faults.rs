@@ -63,7 +63,7 @@ async fn a_write_the_ioc_took_before_the_connection_dropped_is_put_back_after_re
     let Error::Stage { restore_failures, .. } = &err else { panic!("{err:?}") };
     assert!(!restore_failures.is_empty(), "the IOC holds 2, so staging cannot say everything was put back: {err}");
     assert_eq!(ioc.get("f:y"), Some(Value::Int(2)));
-    assert_eq!(staging::staged(&det), staging::Staged::Partially);
+    assert_eq!(staging::state_of(&det), staging::Staged::Partially);
 
     ioc.set_put_handler("f:y", |_, v| PutAction::accept(v));
     ioc.set_connected("f:y", true);
@@ -86,7 +86,7 @@ async fn a_write_stored_before_its_processing_failed_is_put_back() {
     assert!(matches!(&err, Error::Stage { restore_failures, .. } if restore_failures.is_empty()), "{err:?}");
     assert!(err.to_string().contains("record processing failed"), "{err}");
     assert_eq!(held(&ioc), BEFORE, "both x and the stored y were put back");
-    assert_eq!(staging::staged(&det), staging::Staged::No);
+    assert_eq!(staging::state_of(&det), staging::Staged::No);
 }
 
 #[tokio::test]
@@ -99,7 +99,7 @@ async fn a_write_refused_before_it_was_sent_leaves_nothing_to_put_back() {
     assert!(text.contains("refused before it was sent") && text.contains("f:y"), "{text}");
     assert!(text.contains("everything it had changed was put back"), "{text}");
     assert_eq!(held(&ioc), BEFORE);
-    assert_eq!(staging::staged(&det), staging::Staged::No, "nothing left to put back: stageable again");
+    assert_eq!(staging::state_of(&det), staging::Staged::No, "nothing left to put back: stageable again");
 }
 
 // --- 3. NaN and empty originals -------------------------------------------------
@@ -125,7 +125,7 @@ async fn a_nan_and_an_empty_waveform_original_are_put_back_at_once() {
     assert!(start.elapsed() < Duration::from_secs(1), "no read-back timeout: {:?}", start.elapsed());
     assert!(ioc.get_f64("o:nan").unwrap().is_nan());
     assert_eq!(ioc.get("o:wave"), Some(Value::FloatArray(vec![])));
-    assert_eq!(staging::staged(&odd), staging::Staged::No);
+    assert_eq!(staging::state_of(&odd), staging::Staged::No);
 }
 
 #[tokio::test]

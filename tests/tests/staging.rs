@@ -84,7 +84,7 @@ async fn stage_applies_stage_sigs_in_order_then_stages_sub_devices() {
     let det = det(&ioc).await;
     det.stage().await.unwrap();
     assert_eq!(take(&log), ["t:a=1", "t:b=2", "t:c=3", "t:cam:acquire_time=0.5", "t:cam:mode=1"]);
-    assert_eq!(staging::staged(&det), staging::Staged::Yes);
+    assert_eq!(staging::state_of(&det), staging::Staged::Yes);
 }
 
 #[tokio::test]
@@ -159,7 +159,7 @@ async fn failure_mid_stage_puts_back_what_was_applied_then_reports_it() {
     // a was applied and put back; b was refused, so there is nothing to put back; c was never touched.
     assert_eq!(take(&log), ["t:a=1", "t:b=2", "t:a=10"]);
     assert_eq!(originals(&ioc), before);
-    assert_eq!(staging::staged(&det), staging::Staged::No, "the device can be staged again");
+    assert_eq!(staging::state_of(&det), staging::Staged::No, "the device can be staged again");
 }
 
 #[tokio::test]
@@ -171,8 +171,8 @@ async fn failure_in_a_sub_device_unstages_the_parent_too() {
     let err = det.stage().await.unwrap_err();
     assert!(err.to_string().contains("det_cam") && err.to_string().contains("busy"), "{err}");
     assert_eq!(originals(&ioc), before);
-    assert_eq!(staging::staged(&det), staging::Staged::No);
-    assert_eq!(staging::staged(&det.cam), staging::Staged::No);
+    assert_eq!(staging::state_of(&det), staging::Staged::No);
+    assert_eq!(staging::state_of(&det.cam), staging::Staged::No);
 }
 
 #[tokio::test]
@@ -204,7 +204,7 @@ async fn failure_mid_unstage_attempts_every_restore_reports_all_and_can_be_retri
     det.unstage().await.unwrap();
     assert_eq!(take(&log), ["t:c=30", "t:a=10"]);
     assert_eq!(ioc.get("t:a"), Some(Value::Float(10.0)));
-    assert_eq!(staging::staged(&det), staging::Staged::No);
+    assert_eq!(staging::state_of(&det), staging::Staged::No);
 }
 
 #[tokio::test]
@@ -342,7 +342,7 @@ async fn staged_scope_unstages_when_its_future_is_dropped() {
     });
     assert!(tokio::time::timeout(Duration::from_millis(50), scope).await.is_err(), "cancelled");
     assert_eq!(originals(&ioc), before, "dropping the scope unstaged the device");
-    assert_eq!(staging::staged(&det), staging::Staged::No);
+    assert_eq!(staging::state_of(&det), staging::Staged::No);
 }
 
 #[tokio::test]
@@ -399,10 +399,10 @@ async fn a_stage_cut_off_mid_write_still_lets_unstage_put_everything_back() {
     det.connect(&ioc.transport()).await.unwrap();
     assert!(tokio::time::timeout(Duration::from_millis(100), det.stage()).await.is_err(), "cut off");
     assert_eq!(slow_values(&ioc), (Some(1.0), Some(5.0)), "both writes had landed");
-    assert_eq!(staging::staged(&det), staging::Staged::Partially);
+    assert_eq!(staging::state_of(&det), staging::Staged::Partially);
     det.unstage().await.unwrap();
     assert_eq!(slow_values(&ioc), (Some(10.0), Some(50.0)));
-    assert_eq!(staging::staged(&det), staging::Staged::No);
+    assert_eq!(staging::state_of(&det), staging::Staged::No);
 }
 
 #[tokio::test]
@@ -424,5 +424,5 @@ async fn a_scope_dropped_while_unstaging_finishes_the_unstaging() {
     let scope = ophyd_core::staged(&[&det], || async { Ok(()) });
     assert!(tokio::time::timeout(Duration::from_millis(450), scope).await.is_err(), "cut off while unstaging");
     assert_eq!(slow_values(&ioc), (Some(10.0), Some(50.0)), "the drop finished the unstage");
-    assert_eq!(staging::staged(&det), staging::Staged::No);
+    assert_eq!(staging::state_of(&det), staging::Staged::No);
 }

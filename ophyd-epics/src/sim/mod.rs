@@ -13,15 +13,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use ophyd_core::__private::lock;
 use ophyd_core::{now, Subscription, Value};
 
 use crate::transport::{
     NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
 };
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// What a put handler decides about a client's write.
 pub enum PutAction {
