@@ -12,6 +12,22 @@
 //! requests from them (to fetch the metadata as soon as a channel connects,
 //! say) measurably slows down how fast libca works through a burst of
 //! connections, so every request is issued by the caller.
+//!
+//! # What keeps the callbacks' state alive
+//!
+//! libca holds a strong count of each channel's `Shared` (the channel's
+//! user pointer) and of each subscription's `Monitor` (its callback
+//! argument), made with `Arc::into_raw`. A count is let go only once
+//! `ca_clear_channel` or `ca_clear_subscription` has returned, and from then
+//! on libca calls nothing back with it: the clear cancels the channel's
+//! pending gets and puts without calling them back. A clear made while a
+//! callback of the context runs on another thread waits for it to return
+//! (it takes the context's callback lock, which libca holds while running
+//! one), and no clear is ever made on a callback's own thread, where the
+//! lock, which is recursive, would not hold it back: channels and
+//! subscriptions are closed through [`Reaped`]. So, for as long as a
+//! callback runs, its pointer holds a count, and the callback takes one of
+//! its own from it first thing, as what it runs may let the channel go.
 
 use std::collections::HashMap;
 use std::ffi::{c_long, c_void, CString};
@@ -28,7 +44,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::context::Context;
 use super::dbr::{self, Reply};
-use super::reaper::{CallbackScope, Reaped};
+use super::reaper::{run_callback, Reaped};
 use super::status;
 use crate::transport::{NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading};
 
@@ -75,6 +91,8 @@ impl Shared {
         let issued = self.context.with(|| {
             let status = call(id as *mut c_void);
             if status::check(status).is_ok() {
+                // SAFETY: no arguments; `with` has attached this thread to
+                // the channel's context, the one the request is queued in.
                 unsafe { sys::ca_flush_io() };
             }
             status
@@ -107,21 +125,32 @@ struct Inner {
     shared: Arc<Shared>,
 }
 
-// SAFETY: a channel id is a handle into the context, which libca lets any
-// thread use (with the context attached, which `Context::with` does); libca
-// locks its own state.
+// SAFETY: `chid` is a handle that libca lets any thread use: each call
+// locks the channel's context itself, and those that need the context
+// attached to the calling thread get it through `Context::with` on whichever
+// thread they run. `shared` is an `Arc` of a `Send + Sync` type.
 unsafe impl Send for Inner {}
+// SAFETY: through `&Inner`, `chid` is only read and handed to libca, which
+// serialises calls on one channel from several threads with the context's
+// lock; `drop`, the one call that ends it, takes `&mut`.
 unsafe impl Sync for Inner {}
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // After ca_clear_channel returns, libca calls none of this channel's
-        // callbacks any more, so its reference to `shared` can go.
+        // SAFETY: `chid` is live: this is its one clear. `with` attaches
+        // this thread to the channel's context, which `shared` keeps alive.
+        // `Inner` only ever goes through `Reaped`, so this is no callback
+        // thread, and the clear waits for a callback of the channel in
+        // progress.
         self.shared.context.with(|| unsafe {
             sys::ca_clear_channel(self.chid);
             sys::ca_flush_io();
         });
-        // SAFETY: the count handed to libca in `CaChannel::create`.
+        // SAFETY: releases the count `CaChannel::create` handed libca as the
+        // user pointer, which nothing reads any more: ca_clear_channel has
+        // returned, after any callback in progress, and calls nothing back
+        // (see the module documentation). `self.shared` holds another count,
+        // so this one is not the last.
         unsafe { Arc::decrement_strong_count(Arc::as_ptr(&self.shared)) };
     }
 }
@@ -137,7 +166,8 @@ impl Inner {
         if !self.connected() {
             return Err(PvError::Disconnected);
         }
-        // SAFETY: `chid` is valid until `drop`.
+        // SAFETY: `chid` is live until `drop` clears it, and `&self` lasts
+        // through both calls; each locks the channel's context itself.
         let (field_type, count) = unsafe { (sys::ca_field_type(self.chid), sys::ca_element_count(self.chid)) };
         if i32::from(field_type) == sys::TYPENOTCONN {
             return Err(PvError::Disconnected);
@@ -154,7 +184,8 @@ impl Inner {
     /// answer as the put.
     fn payload(&self, value: &Value) -> Result<dbr::Payload, PvError> {
         let info = self.native()?;
-        // SAFETY: `chid` is valid until `drop`.
+        // SAFETY: `chid` is live until `drop` clears it, and `&self` lasts
+        // through the call, which locks the channel's context itself.
         if unsafe { sys::ca_write_access(self.chid) } == 0 {
             return Err(status::error(sys::ECA_NOWTACCESS));
         }
@@ -185,9 +216,15 @@ impl Inner {
         let issued = self.shared.request(
             move |reply| {
                 status::check(reply.status)?;
-                // SAFETY: called from `on_reply`, while libca's payload lives.
+                // SAFETY: a request's closure runs only in `on_reply`, on the
+                // reply libca delivered to this request, whose payload lives
+                // until that callback returns; `decode` reads the structure
+                // `reply.dbr_type` names.
                 unsafe { decode(reply) }.map_err(PvError::Other)
             },
+            // SAFETY: `request` runs this at once, while `self` keeps `chid`
+            // live, with the context attached; `usr` is a request number that
+            // `on_reply` looks up, never a pointer.
             |usr| unsafe { sys::ca_array_get_callback(dbr_type, count as _, chid, Some(on_reply), usr) },
         );
         awaiting(issued, &self.shared.name)
@@ -235,8 +272,14 @@ impl CaChannel {
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicUsize::new(1),
         });
-        let puser = Arc::into_raw(shared.clone()) as *mut c_void;
+        // libca's strong count, the channel's user pointer; see the module documentation.
+        let puser = Arc::into_raw(shared.clone()).cast_mut().cast::<c_void>();
         let mut chid: sys::chid = ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated and outlives the call (libca
+        // copies it); `chid` is ours for libca to write the id to; `with`
+        // attaches this thread to `context`, which is where
+        // ca_create_channel creates the channel. `puser` stays valid for as
+        // long as libca holds it (until `Inner::drop`).
         let created = context.with(|| unsafe {
             let status = sys::ca_create_channel(
                 name.as_ptr(),
@@ -251,8 +294,9 @@ impl CaChannel {
             status
         });
         if let Err(e) = status::check(created) {
-            // SAFETY: libca refused the channel, so it holds no pointer.
-            unsafe { drop(Arc::from_raw(puser as *const Shared)) };
+            // SAFETY: reclaims the count made into `puser` above: libca
+            // refused the channel, so it kept no copy and calls nothing back.
+            unsafe { drop(Arc::from_raw(puser.cast_const().cast::<Shared>())) };
             return Err(e);
         }
         Ok(CaChannel { inner: Arc::new(Reaped::new(Inner { chid, shared })) })
@@ -325,9 +369,10 @@ impl PvChannel for CaChannel {
         let (chid, dbr_type, count, data) =
             (self.inner.chid, payload.dbr_type(), payload.count() as _, payload.as_ptr());
         if !wait_complete {
-            // SAFETY: `chid` lives as long as `self.inner`; `data` points to
-            // `count` elements of `dbr_type` in `payload`, which libca copies
-            // before returning.
+            // SAFETY: `self.inner` keeps `chid` live through the call; `data`
+            // points to `count` elements of `dbr_type` in `payload`, which
+            // outlives the call, and libca copies them into its send buffer
+            // before returning; `with` has the channel's context attached.
             let written = self.inner.shared.context.with(|| unsafe {
                 let status = sys::ca_array_put(dbr_type, count, chid, data);
                 if status::check(status).is_ok() {
@@ -341,16 +386,23 @@ impl PvChannel for CaChannel {
         }
         self.inner.shared.request_then(
             move |reply: &Reply| done(status::check(reply.status)),
-            // SAFETY: as for the plain put; `usr` is a request number, not a pointer.
+            // SAFETY: as for the plain put (`request_then` runs this at once,
+            // with the context attached); `usr` is a request number, never a
+            // pointer.
             |usr| unsafe { sys::ca_array_put_callback(dbr_type, count, chid, data, Some(on_reply), usr) },
         )
     }
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
         let native = self.inner.native()?.native;
-        let monitor = Monitor { pv: self.inner.shared.name.clone(), callback, ended: AtomicBool::new(false) };
-        let monitor = Arc::into_raw(Arc::new(monitor));
+        let monitor = Arc::new(Monitor { pv: self.inner.shared.name.clone(), callback, ended: AtomicBool::new(false) });
+        // libca's strong count, the callback argument; see the module documentation.
+        let usr = Arc::into_raw(monitor.clone());
         let mut evid: sys::evid = ptr::null_mut();
+        // SAFETY: `self.inner` keeps `chid` live through the call; `evid` is
+        // ours for libca to write the id to; `with` attaches this thread to
+        // the channel's context. `usr` stays valid for as long as libca holds
+        // it (until `MonitorGuard::drop`).
         let subscribed = self.inner.shared.context.with(|| unsafe {
             let status = sys::ca_create_subscription(
                 dbr::time_request(native),
@@ -358,7 +410,7 @@ impl PvChannel for CaChannel {
                 self.inner.chid,
                 c_long::from(sys::DBE_VALUE | sys::DBE_ALARM),
                 Some(on_monitor),
-                monitor as *mut c_void,
+                usr.cast_mut().cast::<c_void>(),
                 &mut evid,
             );
             if status::check(status).is_ok() {
@@ -367,15 +419,15 @@ impl PvChannel for CaChannel {
             status
         });
         if let Err(e) = status::check(subscribed) {
-            // SAFETY: libca refused the subscription, so it holds no pointer.
-            unsafe { drop(Arc::from_raw(monitor)) };
+            // SAFETY: reclaims the count made into `usr` above: libca refused
+            // the subscription, so it kept no copy and calls nothing back.
+            unsafe { drop(Arc::from_raw(usr)) };
             return Err(e);
         }
         let guard = Reaped::new(MonitorGuard { channel: self.inner.clone(), evid, monitor });
         Ok(Subscription::new(move || {
             // Ended now, even when clearing it waits for the reaper.
-            // SAFETY: libca's count keeps the monitor alive until the guard goes.
-            unsafe { (*guard.monitor).ended.store(true, Ordering::SeqCst) };
+            guard.monitor.ended.store(true, Ordering::SeqCst);
             drop(guard);
         }))
     }
@@ -393,88 +445,232 @@ struct Monitor {
 struct MonitorGuard {
     channel: Arc<Reaped<Inner>>,
     evid: sys::evid,
-    /// libca's strong count of the monitor: its callback argument.
-    monitor: *const Monitor,
+    /// libca holds a strong count of this of its own: the callback argument.
+    monitor: Arc<Monitor>,
 }
 
-// SAFETY: the subscription id is a handle like the channel id (see `Inner`),
-// and the monitor pointer is an `Arc` of a `Send + Sync` type.
+// SAFETY: `evid` is a handle like `chid` (see `Inner`), used only by the
+// clear in `drop`, with the context attached through `with` on whichever
+// thread that runs; the other fields are `Send`.
 unsafe impl Send for MonitorGuard {}
+// SAFETY: nothing reachable through `&MonitorGuard` touches `evid`; the
+// other fields are `Sync`.
 unsafe impl Sync for MonitorGuard {}
 
 impl Drop for MonitorGuard {
     fn drop(&mut self) {
-        // After ca_clear_subscription returns, no callback of it runs or will
-        // run (libca waits for one in progress, unless that is this thread's).
+        // SAFETY: `evid` is live: this is its one clear, and its channel is
+        // still open (`self.channel` is dropped after this). `with` attaches
+        // this thread to the channel's context. `MonitorGuard` only ever goes
+        // through `Reaped`, so this is no callback thread, and the clear
+        // waits for a callback of the subscription in progress.
         self.channel.shared.context.with(|| unsafe {
             sys::ca_clear_subscription(self.evid);
             sys::ca_flush_io();
         });
-        // SAFETY: the count handed to libca in `subscribe`.
-        unsafe { drop(Arc::from_raw(self.monitor)) };
+        // SAFETY: releases the count `subscribe` handed libca as the callback
+        // argument, which nothing reads any more: ca_clear_subscription has
+        // returned, after any callback in progress, and calls nothing back.
+        // `self.monitor` holds another count, so this one is not the last.
+        unsafe { Arc::decrement_strong_count(Arc::as_ptr(&self.monitor)) };
     }
 }
 
 impl Reply {
     /// # Safety
-    /// `args` must come from libca, inside the callback.
+    /// `args` must be what libca passed to a get, put or monitor callback
+    /// that is still running.
     unsafe fn from_args(args: &sys::event_handler_args) -> Reply {
+        // SAFETY: `args.chid` is the channel the running callback is for,
+        // which libca keeps live until the callback returns.
+        let element_count = unsafe { sys::ca_element_count(args.chid) };
         Reply {
             status: args.status,
             dbr_type: args.type_,
             count: usize::try_from(args.count).unwrap_or(0),
             dbr: args.dbr,
-            element_count: usize::try_from(sys::ca_element_count(args.chid)).unwrap_or(usize::MAX),
+            element_count: usize::try_from(element_count).unwrap_or(usize::MAX),
         }
     }
 }
 
+/// A strong count of the state of the channel `chid`, for a callback to
+/// hold while it runs.
+///
+/// # Safety
+/// `chid` must be a channel of [`CaChannel::create`] that libca passed to a
+/// callback that is still running.
+unsafe fn channel_state(chid: sys::chid) -> Arc<Shared> {
+    // SAFETY: libca keeps `chid` live while its callback runs.
+    let shared = unsafe { sys::ca_puser(chid) }.cast_const().cast::<Shared>();
+    // SAFETY: the user pointer is the count `CaChannel::create` made with
+    // `Arc::into_raw`, still held while the callback runs (see the module
+    // documentation).
+    unsafe { Arc::increment_strong_count(shared) };
+    // SAFETY: takes over the count just added, not libca's.
+    unsafe { Arc::from_raw(shared) }
+}
+
+/// A strong count of a subscription's state, for its callback to hold while
+/// it runs.
+///
+/// # Safety
+/// `usr` must be the callback argument that libca passed to a callback of a
+/// subscription made by [`CaChannel::subscribe`], still running.
+unsafe fn monitor_state(usr: *mut c_void) -> Arc<Monitor> {
+    let monitor = usr.cast_const().cast::<Monitor>();
+    // SAFETY: the callback argument is the count `subscribe` made with
+    // `Arc::into_raw`, still held while the callback runs (see the module
+    // documentation).
+    unsafe { Arc::increment_strong_count(monitor) };
+    // SAFETY: takes over the count just added, not libca's.
+    unsafe { Arc::from_raw(monitor) }
+}
+
+/// libca's connection callback, for every channel.
+///
+/// # Safety
+/// Only libca calls it, for a channel of [`CaChannel::create`].
 unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
-    let _scope = CallbackScope::enter();
-    // SAFETY: the user pointer is the `Shared` that `Inner` keeps alive
-    // until after ca_clear_channel, which stops these callbacks.
-    let shared = &*(sys::ca_puser(args.chid) as *const Shared);
-    let up = args.op == c_long::from(sys::CA_OP_CONN_UP);
-    // Only `CaChannel::connected` waits on `connection`, and only for up.
-    shared.connection.send_if_modified(|connected| {
-        *connected = up;
-        up
+    run_callback(move || {
+        // SAFETY: `args.chid` is the channel this running callback is for,
+        // one of `create`'s, the only code that registers this callback.
+        let shared = unsafe { channel_state(args.chid) };
+        let up = args.op == c_long::from(sys::CA_OP_CONN_UP);
+        // Only `CaChannel::connected` waits on `connection`, and only for up.
+        shared.connection.send_if_modified(|connected| {
+            *connected = up;
+            up
+        });
     });
 }
 
+/// libca's callback for every get and put-callback request; `usr` is the
+/// request's number.
+///
+/// # Safety
+/// Only libca calls it, for a request of [`Shared::request_then`].
 unsafe extern "C" fn on_reply(args: sys::event_handler_args) {
-    let _scope = CallbackScope::enter();
-    // SAFETY: as in `on_connection`.
-    let shared = &*(sys::ca_puser(args.chid) as *const Shared);
-    if let Some(pending) = shared.take(args.usr as usize) {
-        let reply = Reply::from_args(&args);
+    run_callback(move || {
+        // SAFETY: `args.chid` is the channel the request was made on, one of
+        // `create`'s (requests are made only on those), and this callback
+        // is running.
+        let shared = unsafe { channel_state(args.chid) };
+        let Some(pending) = shared.take(args.usr as usize) else { return };
+        // SAFETY: `args` is what libca passed to this callback, which runs.
+        let reply = unsafe { Reply::from_args(&args) };
+        // `args.chid` is not used past this point: `pending` may let the
+        // channel go.
         if catch_unwind(AssertUnwindSafe(|| pending(&reply))).is_err() {
             tracing::error!(pv = %shared.name, "a Channel Access reply handler panicked");
         }
-    }
+    });
 }
 
+/// libca's callback for every subscription.
+///
+/// # Safety
+/// Only libca calls it, for a subscription of [`CaChannel::subscribe`].
 unsafe extern "C" fn on_monitor(args: sys::event_handler_args) {
-    // First, so that it covers the drop of everything below.
-    let _scope = CallbackScope::enter();
-    // Our own count, so that dropping the subscription from inside its
-    // callback does not free the callback while it runs.
-    let monitor = args.usr as *const Monitor;
-    Arc::increment_strong_count(monitor);
-    let monitor = Arc::from_raw(monitor);
-    if monitor.ended.load(Ordering::SeqCst) {
-        return;
-    }
-    if status::check(args.status).is_err() {
-        tracing::debug!(pv = %monitor.pv, status = %status::message(args.status), "monitor event without data");
-        return;
-    }
-    match dbr::decode_time(&Reply::from_args(&args)) {
-        Ok(reading) => {
-            if catch_unwind(AssertUnwindSafe(|| (monitor.callback)(&reading))).is_err() {
-                tracing::error!(pv = %monitor.pv, "a subscription callback panicked");
-            }
+    run_callback(move || {
+        // SAFETY: `args.usr` is the callback argument `subscribe` registered
+        // this callback with (nothing else does), and this callback is
+        // running.
+        let monitor = unsafe { monitor_state(args.usr) };
+        if monitor.ended.load(Ordering::SeqCst) {
+            return;
         }
-        Err(e) => tracing::warn!(pv = %monitor.pv, error = %e, "cannot decode a monitor event"),
+        if status::check(args.status).is_err() {
+            tracing::debug!(pv = %monitor.pv, status = %status::message(args.status), "monitor event without data");
+            return;
+        }
+        // SAFETY: `args` is what libca passed to this callback, which runs.
+        let reply = unsafe { Reply::from_args(&args) };
+        // SAFETY: `reply.dbr` is libca's payload for this event, laid out for
+        // `reply.dbr_type` and `reply.count`, valid until this callback
+        // returns.
+        match unsafe { dbr::decode_time(&reply) } {
+            Ok(reading) => {
+                if catch_unwind(AssertUnwindSafe(|| (monitor.callback)(&reading))).is_err() {
+                    tracing::error!(pv = %monitor.pv, "a subscription callback panicked");
+                }
+            }
+            Err(e) => tracing::warn!(pv = %monitor.pv, error = %e, "cannot decode a monitor event"),
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, UdpSocket};
+    use std::sync::{mpsc, OnceLock};
+    use std::time::Duration;
+
+    use crate::ca::repeater::start_repeater;
+
+    /// A context that searches only a loopback port nobody answers on, with
+    /// a repeater of this process, so that the test stays off the network.
+    fn quiet_context() -> Arc<Context> {
+        static NOWHERE: OnceLock<UdpSocket> = OnceLock::new();
+        NOWHERE.get_or_init(|| {
+            let nowhere = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+            let repeater = start_repeater((Ipv4Addr::LOCALHOST, 0).into()).unwrap();
+            // Before any context of this process reads the environment.
+            std::env::set_var("EPICS_CA_ADDR_LIST", nowhere.local_addr().unwrap().to_string());
+            std::env::set_var("EPICS_CA_AUTO_ADDR_LIST", "NO");
+            std::env::set_var("EPICS_CA_REPEATER_PORT", repeater.port().to_string());
+            nowhere
+        });
+        Arc::new(Context::new().unwrap())
+    }
+
+    /// Says when it is dropped.
+    struct Dropped(mpsc::Sender<()>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+
+    #[test]
+    fn a_reply_that_lets_the_channel_go_leaves_the_callback_the_channels_state() {
+        let context = quiet_context();
+        let channel = CaChannel::create(&context, "ophyd-epics:unit-test:nobody-serves-this").unwrap();
+        let chid = channel.inner.chid;
+        let state = Arc::downgrade(&channel.inner.shared);
+        let (counted, counts) = mpsc::channel();
+        let shared = Arc::clone(&channel.inner.shared);
+        let id = shared.register(Box::new({
+            let state = state.clone();
+            move |_: &Reply| {
+                drop(channel);
+                // The reaper closes the channel, then drops what is reaped after it.
+                let (dropped, reaped) = mpsc::channel();
+                drop(Reaped::new(Dropped(dropped)));
+                reaped.recv_timeout(Duration::from_secs(10)).expect("the reaper closed the channel");
+                let _ = counted.send(state.strong_count());
+            }
+        }));
+        drop(shared);
+        let args = sys::event_handler_args {
+            usr: id as *mut c_void,
+            chid,
+            type_: c_long::from(sys::DBR_DOUBLE),
+            count: 0,
+            dbr: ptr::null(),
+            status: sys::ECA_NORMAL,
+        };
+        // SAFETY: as libca would call it: `chid` is a live channel of
+        // `create` (until the reply handler lets it go), `usr` one of its
+        // request numbers, and a reply without data needs no payload.
+        unsafe { on_reply(args) };
+        assert_eq!(
+            counts.recv_timeout(Duration::from_secs(1)),
+            Ok(1),
+            "with libca's count and the channel's gone, the callback's own keeps the state alive"
+        );
+        assert_eq!(state.strong_count(), 0, "and goes when the callback returns");
     }
 }

@@ -1,13 +1,12 @@
 //! The CA client context: libca's per-client state (search and TCP
 //! circuits, auxiliary threads), shared by every channel of a transport.
 
-use std::borrow::Cow;
 use std::ffi::{c_char, CStr};
 use std::ptr;
 
 use epics_ca_sys as sys;
 
-use super::reaper::Reaped;
+use super::reaper::{run_callback, Reaped};
 use super::status;
 use crate::transport::PvError;
 
@@ -19,10 +18,11 @@ pub(crate) struct Context {
     inner: Reaped<epics_ca::Context>,
 }
 
-// SAFETY: libca contexts are made to be shared by threads: any thread may
-// attach to one and call libca. `epics_ca::Context` is only `!Sync` because
-// it holds a raw pointer; its `with` touches nothing but the calling
-// thread's own attachment.
+// SAFETY: a preemptive libca context is made to be used by several threads
+// at once: any thread may attach to it and call libca, which locks the
+// context's state itself. `epics_ca::Context` is `!Sync` only for the raw
+// pointer it holds; the one method reached through `&Context`, `with`, reads
+// that pointer and changes nothing but the calling thread's own attachment.
 unsafe impl Sync for Context {}
 
 impl Context {
@@ -33,7 +33,10 @@ impl Context {
             PvError::Other(format!("cannot create a CA client context: {}", status::message(e.into_raw())))
         })?;
         let context = Context { inner: Reaped::new(inner) };
-        // SAFETY: the handler is a plain function that only reads its arguments.
+        // SAFETY: `with` attaches this thread to the new context, the one
+        // ca_add_exception_event installs the handler in; the handler's
+        // argument is null and never read, and the handler reads only what
+        // libca passes it (see `on_exception`).
         let installed = context.with(|| unsafe { sys::ca_add_exception_event(Some(on_exception), ptr::null_mut()) });
         status::check(installed)?;
         Ok(context)
@@ -46,24 +49,70 @@ impl Context {
     }
 }
 
-/// C text that may be null.
+/// C text that may be null, as an owned string: a borrow would be free to
+/// outlive the C text.
 ///
 /// # Safety
-/// `text` must be null or point to a NUL-terminated string.
-unsafe fn text_or<'a>(text: *const c_char, fallback: &'a str) -> Cow<'a, str> {
+/// `text` must be null or point to a NUL-terminated string that stays valid
+/// during the call.
+unsafe fn text_or(text: *const c_char, fallback: &str) -> String {
     if text.is_null() {
-        fallback.into()
+        fallback.to_owned()
     } else {
-        CStr::from_ptr(text).to_string_lossy()
+        // SAFETY: non-null, so NUL-terminated and valid during the call, by
+        // the function's contract; nothing borrows it past the call.
+        unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
     }
 }
 
 /// Asynchronous errors (a plain put the IOC refused, a PV served by two
 /// IOCs, ...) go to the log instead of libca's default of printing them on
 /// standard error.
+///
+/// # Safety
+/// Only libca calls it, as a context's exception handler.
 unsafe extern "C" fn on_exception(args: sys::exception_handler_args) {
-    let pv = if args.chid.is_null() { "(no channel)".into() } else { text_or(sys::ca_name(args.chid), "?") };
-    let context = text_or(args.ctx, "");
-    let status = i32::try_from(args.stat).map(status::message).unwrap_or_else(|_| format!("CA status {}", args.stat));
-    tracing::warn!(pv = %pv, status = %status, context = %context, "Channel Access exception");
+    run_callback(move || {
+        let pv = if args.chid.is_null() {
+            "(no channel)".to_owned()
+        } else {
+            // SAFETY: a non-null `chid` is the channel the exception is
+            // about, which libca keeps live while the handler runs (its
+            // clear waits for the callback lock the handler runs under);
+            // ca_name gives its NUL-terminated name, as long-lived as it.
+            unsafe { text_or(sys::ca_name(args.chid), "?") }
+        };
+        // SAFETY: `ctx` is null or libca's NUL-terminated description of the
+        // exception, valid while the handler runs.
+        let context = unsafe { text_or(args.ctx, "") };
+        let status =
+            i32::try_from(args.stat).map(status::message).unwrap_or_else(|_| format!("CA status {}", args.stat));
+        tracing::warn!(pv = %pv, status = %status, context = %context, "Channel Access exception");
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::reaper::tests::PanickingLog;
+
+    #[test]
+    fn a_log_subscriber_that_panics_in_the_exception_handler_does_not_unwind_into_libca() {
+        let args = sys::exception_handler_args {
+            usr: ptr::null_mut(),
+            chid: ptr::null_mut(),
+            type_: -1,
+            count: 0,
+            addr: ptr::null_mut(),
+            stat: sys::ECA_PUTFAIL.into(),
+            op: sys::CA_OP_PUT.into(),
+            ctx: c"a plain put the IOC refused".as_ptr(),
+            pFile: ptr::null(),
+            lineNo: 0,
+        };
+        // Unwinding out of the handler would abort this test's process.
+        // SAFETY: `args` is as libca passes it: no channel, and `ctx` a
+        // NUL-terminated string that outlives the call.
+        tracing::subscriber::with_default(PanickingLog, || unsafe { on_exception(args) });
+    }
 }

@@ -111,10 +111,18 @@ struct TimeHeader {
 ///
 /// # Safety
 /// `dbr` must point to a DBR structure whose value array starts at `offset`
-/// and holds at least `count` elements of `T`.
+/// and holds at least `count` elements of `T`, every bit pattern of which is
+/// a valid `T`.
 unsafe fn elements<T: Copy>(dbr: *const c_void, offset: usize, count: usize) -> Vec<T> {
-    let first = dbr.cast::<u8>().add(offset).cast::<T>();
-    (0..count).map(|i| ptr::read_unaligned(first.add(i))).collect()
+    // SAFETY: `offset` is inside the structure `dbr` points to.
+    let first = unsafe { dbr.cast::<u8>().add(offset) }.cast::<T>();
+    (0..count)
+        .map(|i| {
+            // SAFETY: element `i < count` is inside the value array, which
+            // holds valid `T`s; read unaligned, as libca promises no alignment.
+            unsafe { ptr::read_unaligned(first.add(i)) }
+        })
+        .collect()
 }
 
 /// The character that stands for `byte`, one that is not part of valid
@@ -199,20 +207,51 @@ pub(crate) unsafe fn decode_time(reply: &Reply) -> Result<PvReading, String> {
     }
     let scalar = reply.element_count <= 1;
     let (dbr, n) = (reply.dbr, reply.count);
+    // libca's payload for `n` elements of a `DBR_TIME_*` type is the
+    // structure that type names, whose `value` field holds the first
+    // element, followed by the other `n - 1` (`dbr_size_n` bytes). The value
+    // types are numbers and bytes, valid for every bit pattern.
     let value = match i32::try_from(reply.dbr_type).unwrap_or(-1) {
-        sys::DBR_TIME_DOUBLE => floats(scalar, elements::<f64>(dbr, offset_of!(sys::dbr_time_double, value), n)),
-        sys::DBR_TIME_FLOAT => floats(scalar, elements::<f32>(dbr, offset_of!(sys::dbr_time_float, value), n)),
-        sys::DBR_TIME_LONG => ints(scalar, elements::<i32>(dbr, offset_of!(sys::dbr_time_long, value), n)),
-        sys::DBR_TIME_SHORT => ints(scalar, elements::<i16>(dbr, offset_of!(sys::dbr_time_short, value), n)),
-        sys::DBR_TIME_CHAR => ints(scalar, elements::<u8>(dbr, offset_of!(sys::dbr_time_char, value), n)),
-        sys::DBR_TIME_ENUM => ints(scalar, elements::<u16>(dbr, offset_of!(sys::dbr_time_enum, value), n)),
+        sys::DBR_TIME_DOUBLE => {
+            // SAFETY: the payload is a `dbr_time_double` and its `f64`s.
+            let values = unsafe { elements::<f64>(dbr, offset_of!(sys::dbr_time_double, value), n) };
+            floats(scalar, values)
+        }
+        sys::DBR_TIME_FLOAT => {
+            // SAFETY: the payload is a `dbr_time_float` and its `f32`s.
+            let values = unsafe { elements::<f32>(dbr, offset_of!(sys::dbr_time_float, value), n) };
+            floats(scalar, values)
+        }
+        sys::DBR_TIME_LONG => {
+            // SAFETY: the payload is a `dbr_time_long` and its `i32`s.
+            let values = unsafe { elements::<i32>(dbr, offset_of!(sys::dbr_time_long, value), n) };
+            ints(scalar, values)
+        }
+        sys::DBR_TIME_SHORT => {
+            // SAFETY: the payload is a `dbr_time_short` and its `i16`s.
+            let values = unsafe { elements::<i16>(dbr, offset_of!(sys::dbr_time_short, value), n) };
+            ints(scalar, values)
+        }
+        sys::DBR_TIME_CHAR => {
+            // SAFETY: the payload is a `dbr_time_char` and its `u8`s.
+            let values = unsafe { elements::<u8>(dbr, offset_of!(sys::dbr_time_char, value), n) };
+            ints(scalar, values)
+        }
+        sys::DBR_TIME_ENUM => {
+            // SAFETY: the payload is a `dbr_time_enum` and its `u16`s.
+            let values = unsafe { elements::<u16>(dbr, offset_of!(sys::dbr_time_enum, value), n) };
+            ints(scalar, values)
+        }
         sys::DBR_TIME_STRING => {
-            let raw = elements::<sys::dbr_string_t>(dbr, offset_of!(sys::dbr_time_string, value), n);
+            // SAFETY: the payload is a `dbr_time_string` and its strings.
+            let raw = unsafe { elements::<sys::dbr_string_t>(dbr, offset_of!(sys::dbr_time_string, value), n) };
             one_or_many(scalar, raw.iter().map(|s| c_text(s)).collect(), Value::String, Value::StringArray)
         }
         other => return Err(format!("unexpected reply type {other} to a DBR_TIME request")),
     };
-    let header = ptr::read_unaligned(dbr.cast::<TimeHeader>());
+    // SAFETY: every `DBR_TIME_*` structure starts with these fields, and the
+    // payload holds a whole structure even for no elements.
+    let header = unsafe { ptr::read_unaligned(dbr.cast::<TimeHeader>()) };
     let timestamp =
         EPICS_EPOCH_UNIX_SECONDS + f64::from(header.stamp.secPastEpoch) + f64::from(header.stamp.nsec) * 1e-9;
     Ok(PvReading { value, timestamp, severity: i32::from(header.severity) })
@@ -231,9 +270,13 @@ pub(crate) unsafe fn decode_ctrl(reply: &Reply) -> Result<PvMetadata, String> {
         return Err("the server sent no data".into());
     }
     let dbr = reply.dbr;
+    // Each structure is read whole: libca delivers at least one for a
+    // request of one element, and they hold only numbers and bytes, valid
+    // for every bit pattern.
     macro_rules! float_ctrl {
         ($t:ty) => {{
-            let c = ptr::read_unaligned(dbr.cast::<$t>());
+            // SAFETY: the payload is a whole `$t`, the type its `dbr_type` names.
+            let c = unsafe { ptr::read_unaligned(dbr.cast::<$t>()) };
             PvMetadata {
                 units: Some(c_text(&c.units)),
                 precision: Some(c.precision),
@@ -245,7 +288,8 @@ pub(crate) unsafe fn decode_ctrl(reply: &Reply) -> Result<PvMetadata, String> {
     }
     macro_rules! int_ctrl {
         ($t:ty) => {{
-            let c = ptr::read_unaligned(dbr.cast::<$t>());
+            // SAFETY: the payload is a whole `$t`, the type its `dbr_type` names.
+            let c = unsafe { ptr::read_unaligned(dbr.cast::<$t>()) };
             PvMetadata {
                 units: Some(c_text(&c.units)),
                 precision: None,
@@ -262,7 +306,8 @@ pub(crate) unsafe fn decode_ctrl(reply: &Reply) -> Result<PvMetadata, String> {
         sys::DBR_CTRL_SHORT => int_ctrl!(sys::dbr_ctrl_short),
         sys::DBR_CTRL_CHAR => int_ctrl!(sys::dbr_ctrl_char),
         sys::DBR_CTRL_ENUM => {
-            let c = ptr::read_unaligned(dbr.cast::<sys::dbr_ctrl_enum>());
+            // SAFETY: the payload is a whole `dbr_ctrl_enum`.
+            let c = unsafe { ptr::read_unaligned(dbr.cast::<sys::dbr_ctrl_enum>()) };
             let n = usize::try_from(c.no_str).unwrap_or(0).min(c.strs.len());
             PvMetadata { enum_strs: Some(c.strs[..n].iter().map(|s| c_text(s)).collect()), ..PvMetadata::default() }
         }
@@ -534,10 +579,13 @@ mod tests {
         let stamp = sys::epicsTimeStamp { secPastEpoch: 1_000_000_000, nsec: 500_000_000 };
         let data = time_doubles(2, stamp, [1.5, 2.5, 3.5]);
         let ptr = (&data as *const TimeDoubles).cast();
+        // SAFETY: `data` is laid out as libca delivers three doubles, and
+        // outlives the call.
         let array = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 3, ptr, 16)) }.unwrap();
         assert_eq!(array.value, Value::FloatArray(vec![1.5, 2.5, 3.5]));
         assert_eq!(array.timestamp, 1_631_152_000.5);
         assert_eq!(array.severity, 2);
+        // SAFETY: the first of those three doubles is a payload of one.
         let scalar = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 1, ptr, 1)) }.unwrap();
         assert_eq!(scalar.value, Value::Float(1.5));
     }
@@ -548,18 +596,23 @@ mod tests {
         // but the channel holds two.
         let data = time_doubles(0, sys::epicsTimeStamp { secPastEpoch: 0, nsec: 0 }, [1.0, 2.0, 3.0]);
         let ptr = (&data as *const TimeDoubles).cast();
+        // SAFETY: `data` is laid out as libca delivers three doubles, and
+        // outlives the call.
         let err = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 3, ptr, 2)) }.unwrap_err();
         assert_eq!(err, "a reply of 3 elements from a channel that holds at most 2: not read");
+        // SAFETY: the first two of those three doubles are a payload of two.
         let fits = unsafe { decode_time(&reply(sys::DBR_TIME_DOUBLE, 2, ptr, 2)) }.unwrap();
         assert_eq!(fits.value, Value::FloatArray(vec![1.0, 2.0]));
     }
 
     #[test]
     fn ctrl_replies_decode_as_ophyd_describes_them() {
+        // SAFETY: a `dbr_ctrl_long` is numbers and bytes, for which all zeros are valid.
         let mut long: sys::dbr_ctrl_long = unsafe { std::mem::zeroed() };
         long.units[..6].copy_from_slice(&b"counts".map(|b| b as c_char));
         long.lower_ctrl_limit = -5;
         long.upper_ctrl_limit = 1000;
+        // SAFETY: `long` is a whole `dbr_ctrl_long` and outlives the call.
         let meta =
             unsafe { decode_ctrl(&reply(sys::DBR_CTRL_LONG, 1, (&long as *const sys::dbr_ctrl_long).cast(), 1)) };
         assert_eq!(
@@ -573,11 +626,13 @@ mod tests {
             }
         );
 
+        // SAFETY: a `dbr_ctrl_enum` is numbers and bytes, for which all zeros are valid.
         let mut enumeration: sys::dbr_ctrl_enum = unsafe { std::mem::zeroed() };
         enumeration.no_str = 2;
         enumeration.strs[0][..3].copy_from_slice(&b"off".map(|b| b as c_char));
         enumeration.strs[1][..2].copy_from_slice(&b"on".map(|b| b as c_char));
         let ptr = (&enumeration as *const sys::dbr_ctrl_enum).cast();
+        // SAFETY: `enumeration` is a whole `dbr_ctrl_enum` and outlives the call.
         let meta = unsafe { decode_ctrl(&reply(sys::DBR_CTRL_ENUM, 1, ptr, 1)) }.unwrap();
         assert_eq!(meta, PvMetadata { enum_strs: Some(vec!["off".into(), "on".into()]), ..PvMetadata::default() });
     }

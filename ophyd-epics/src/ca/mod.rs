@@ -85,6 +85,10 @@
 //! reaper thread instead, a moment later; a subscription dropped there
 //! delivers nothing more meanwhile.
 
+// Every unsafe operation of the transport, down to those inside an
+// `unsafe fn`, states the invariant that makes it sound.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 mod channel;
 mod context;
 mod dbr;

@@ -8,6 +8,11 @@
 //! threads, so on one of them it would wait for itself forever. So the
 //! callbacks mark their thread ([`CallbackScope`]), and a [`Reaped`] value
 //! dropped on a marked thread is dropped on a reaper thread instead.
+//!
+//! It also keeps libca's clears off the callback's own thread: a clear waits
+//! for a callback in progress on another thread, not for one on its own
+//! (libca's callback lock is recursive), so the state a callback borrows
+//! stays alive for as long as it runs (see `channel`).
 
 use std::cell::Cell;
 use std::ops::Deref;
@@ -23,7 +28,7 @@ thread_local! {
 
 /// Marks the current thread as running a libca callback until dropped.
 /// Create it first in a callback, so that it outlives everything the
-/// callback drops.
+/// callback drops ([`run_callback`] does).
 pub(crate) struct CallbackScope {
     outer: bool,
 }
@@ -37,6 +42,23 @@ impl CallbackScope {
 impl Drop for CallbackScope {
     fn drop(&mut self) {
         IN_CALLBACK.set(self.outer);
+    }
+}
+
+/// Run the body of a libca callback: inside a [`CallbackScope`] for all of
+/// it, the drops at its end included, and with no panic unwinding into
+/// libca, which is C (undefined behaviour up to Rust 1.80, an abort since).
+/// Everything a callback runs may be user code that panics: a status's or
+/// a subscription's callback, a waker, a drop, the log subscriber.
+pub(crate) fn run_callback(body: impl FnOnce()) {
+    let _scope = CallbackScope::enter();
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(body)) {
+        // Logging runs the subscriber and dropping the payload runs its
+        // `Drop`: user code that may panic again. A leaked payload is the
+        // lesser harm.
+        let logged = catch_unwind(|| tracing::error!("a Channel Access callback panicked"));
+        std::mem::forget(panic);
+        std::mem::forget(logged);
     }
 }
 
@@ -105,9 +127,37 @@ impl<T: Send + 'static> Drop for Reaped<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    /// A log subscriber that panics at every event, as a broken one may.
+    pub(crate) struct PanickingLog;
+
+    impl tracing::Subscriber for PanickingLog {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, _: &tracing::Event<'_>) {
+            panic!("the log subscriber failed");
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    /// A panic payload whose drop panics too.
+    struct PanicsWhenDropped;
+
+    impl Drop for PanicsWhenDropped {
+        fn drop(&mut self) {
+            panic!("dropping the payload panicked");
+        }
+    }
 
     /// Records the thread it is dropped on.
     struct Witness(Arc<Mutex<Option<thread::ThreadId>>>);
@@ -136,6 +186,19 @@ mod tests {
     fn values_dropped_inside_a_callback_are_dropped_on_another_thread() {
         assert_eq!(dropped_on(false), thread::current().id());
         assert_ne!(dropped_on(true), thread::current().id());
+    }
+
+    #[test]
+    fn a_callback_body_runs_in_a_callback_scope_and_no_panic_gets_out() {
+        let mut marked = false;
+        run_callback(|| marked = IN_CALLBACK.get());
+        assert!(marked);
+        assert!(!IN_CALLBACK.get());
+        // The body panics, so does logging that, and so would dropping the payload.
+        tracing::subscriber::with_default(PanickingLog, || {
+            run_callback(|| std::panic::panic_any(PanicsWhenDropped));
+        });
+        assert!(!IN_CALLBACK.get(), "the scope ended with the panic");
     }
 
     #[test]

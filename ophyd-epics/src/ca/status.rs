@@ -8,12 +8,15 @@ use crate::transport::PvError;
 
 /// libca's text for a status, e.g. `"Write access denied"`.
 pub(crate) fn message(status: i32) -> String {
-    // SAFETY: ca_message returns a pointer to a static, NUL-terminated
-    // string for every status, known or not.
+    // SAFETY: takes no pointer and needs no context: it indexes libca's
+    // static table of texts.
     let text = unsafe { sys::ca_message(status.into()) };
     if text.is_null() {
         return format!("CA status {status}");
     }
+    // SAFETY: a non-null result is one of libca's static, NUL-terminated
+    // texts (an unknown status gets a generic one), valid for the
+    // life of the process.
     unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
 }
 
