@@ -34,11 +34,12 @@ use std::ffi::{c_long, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use epics_ca_sys as sys;
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use ophyd_core::__private::lock;
 use ophyd_core::{Subscription, Value};
 use tokio::sync::{oneshot, watch};
 
@@ -47,10 +48,6 @@ use super::dbr::{self, Reply};
 use super::reaper::{run_callback, Reaped};
 use super::status;
 use crate::transport::{NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// What to do with the reply to one request.
 type Pending = Box<dyn FnOnce(&Reply) + Send>;
