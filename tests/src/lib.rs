@@ -2,5 +2,6 @@
 
 #[cfg(feature = "ca")]
 pub mod ioc;
+pub mod soft_sim;
 pub mod stuck;
 pub mod venv;
