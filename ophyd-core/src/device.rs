@@ -24,15 +24,60 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub trait Device: Component + DynDevice {
     /// The field names of the components, in declaration order (ophyd's
     /// `component_names`).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// assert_eq!(det.component_names(), ["reading", "gain"]);
+    /// # Ok(()) }
+    /// ```
     fn component_names(&self) -> &'static [&'static str];
 
     /// The device's prefix.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// assert_eq!(det.prefix(), "XF:det");
+    /// # Ok(()) }
+    /// ```
     fn prefix(&self) -> &str {
         self.meta().prefix()
     }
 
     /// Readings of every component of kind normal (or hinted), recursively:
     /// `{"<device>_<field>": {"value": .., "timestamp": ..}}`.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// det.reading.put(1.5).await?;
+    /// let reading = det.read().await?;
+    /// assert_eq!(reading.keys().collect::<Vec<_>>(), ["det_reading"]);
+    /// assert_eq!(reading.get("det_reading").unwrap().value, 1.5.into());
+    /// # Ok(()) }
+    /// ```
     fn read(&self) -> impl Future<Output = Result<DataMap<Reading>>> + Send {
         async move {
             let mut out = DataMap::with_capacity(self.component_names().len());
@@ -42,6 +87,21 @@ pub trait Device: Component + DynDevice {
     }
 
     /// Data keys for [`Device::read`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// let description = det.describe().await?;
+    /// assert_eq!(description.get("det_reading").unwrap().source, "SIM:det_reading");
+    /// # Ok(()) }
+    /// ```
     fn describe(&self) -> impl Future<Output = Result<DataMap<DataKey>>> + Send {
         async move {
             let mut out = DataMap::new();
@@ -51,6 +111,21 @@ pub trait Device: Component + DynDevice {
     }
 
     /// Readings of every component of kind config, recursively.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// let configuration = det.read_configuration().await?;
+    /// assert_eq!(configuration.keys().collect::<Vec<_>>(), ["det_gain"]);
+    /// # Ok(()) }
+    /// ```
     fn read_configuration(&self) -> impl Future<Output = Result<DataMap<Reading>>> + Send {
         async move {
             let mut out = DataMap::new();
@@ -60,6 +135,21 @@ pub trait Device: Component + DynDevice {
     }
 
     /// Data keys for [`Device::read_configuration`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// let keys = det.describe_configuration().await?;
+    /// assert!(keys.contains_key("det_gain"));
+    /// # Ok(()) }
+    /// ```
     fn describe_configuration(&self) -> impl Future<Output = Result<DataMap<DataKey>>> + Send {
         async move {
             let mut out = DataMap::new();
@@ -69,6 +159,20 @@ pub trait Device: Component + DynDevice {
     }
 
     /// `{"fields": [...]}`: the data keys of hinted components, recursively.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// assert_eq!(det.hints().fields, ["det_reading"]);
+    /// # Ok(()) }
+    /// ```
     fn hints(&self) -> Hints {
         let mut fields = Vec::new();
         self.hints_into(&mut fields);
@@ -76,16 +180,59 @@ pub trait Device: Component + DynDevice {
     }
 
     /// Dotted names of the components `read()` covers (ophyd's `read_attrs`).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// assert_eq!(det.read_attrs(), ["reading"]);
+    /// # Ok(()) }
+    /// ```
     fn read_attrs(&self) -> Vec<String> {
         attrs_of_kind(self, Kind::Normal, AttrList::Read)
     }
 
     /// Dotted names of the components `read_configuration()` covers.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// assert_eq!(det.configuration_attrs(), ["gain"]);
+    /// # Ok(()) }
+    /// ```
     fn configuration_attrs(&self) -> Vec<String> {
         attrs_of_kind(self, Kind::Config, AttrList::Configuration)
     }
 
     /// The component at a dotted path (`"cam.acquire_time"`).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// assert_eq!(det.lookup("gain")?.name(), "det_gain");
+    /// assert!(det.lookup("gian").is_err()); // the error lists the components
+    /// # Ok(()) }
+    /// ```
     fn lookup(&self, path: &str) -> Result<&dyn DynComponent> {
         lookup(self, path)
     }
@@ -98,12 +245,46 @@ pub trait Device: Component + DynDevice {
     /// Connect every signal in the tree, concurrently, through `backend` (a
     /// PV transport; soft signals need none), waiting at most
     /// [`DEFAULT_CONNECT_TIMEOUT`].
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// // Over EPICS: `det.connect(&ioc.transport()).await?` (see ophyd-epics).
+    /// // Soft signals need no backend; any `Backend` will do:
+    /// struct Nothing;
+    /// impl ophyd_core::Backend for Nothing {}
+    /// det.connect(&Nothing).await?;
+    /// # Ok(()) }
+    /// ```
     fn connect<'a, B: Backend>(&'a self, backend: &'a B) -> impl Future<Output = Result<()>> + Send + 'a {
         self.connect_timeout(backend, DEFAULT_CONNECT_TIMEOUT)
     }
 
     /// [`Device::connect`] with a timeout. On timeout the error lists every
     /// PV that did not connect.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// # struct Nothing;
+    /// # impl ophyd_core::Backend for Nothing {}
+    /// det.connect_timeout(&Nothing, std::time::Duration::from_secs(30)).await?;
+    /// # Ok(()) }
+    /// ```
     fn connect_timeout<'a, B: Backend>(
         &'a self,
         backend: &'a B,
@@ -117,6 +298,23 @@ pub trait Device: Component + DynDevice {
 
     /// The default `stage()`, for a hand-written [`Stage::stage`] to call
     /// (ophyd's `super().stage()`).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// // In a hand-written `impl Stage` (`#[device(custom(stage))]`):
+    /// // async fn stage(&self) -> Result<()> { /* before */ self.stage_default().await }
+    /// det.stage_default().await?;
+    /// det.unstage_default().await?;
+    /// # Ok(()) }
+    /// ```
     fn stage_default(&self) -> impl Future<Output = Result<()>> + Send {
         staging::stage_default(self)
     }
@@ -175,6 +373,23 @@ pub fn device_hints_into(device: &dyn DynDevice, out: &mut Vec<String>) {
 pub trait Stage: Device {
     /// Prepare for a run: remember and apply `stage_sigs`, then stage
     /// sub-devices. Staging twice is [`Error::RedundantStaging`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::prelude::*;
+    /// #[derive(Device)]
+    /// struct Det {
+    ///     #[component(kind = "omitted", stage = 1)] // stage_sigs['enabled'] = 1
+    ///     enabled: SoftSignal<i32>,
+    /// }
+    /// let det = Det::new("", "det");
+    /// det.stage().await?;
+    /// assert_eq!(det.enabled.get().await?, 1);
+    /// assert_eq!(det.stage().await.unwrap_err().name(), "RedundantStaging");
+    /// det.unstage().await?;
+    /// assert_eq!(det.enabled.get().await?, 0);
+    /// # Ok(()) }
+    /// ```
     fn stage(&self) -> impl Future<Output = Result<()>> + Send {
         self.stage_default()
     }
@@ -198,6 +413,27 @@ pub trait Stage: Device {
 )]
 pub trait Trigger: Device {
     /// Start an acquisition; the [`Status`] finishes when it is done.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::prelude::*;
+    /// #[derive(Device)]
+    /// #[device(custom(trigger))]
+    /// struct Det {
+    ///     #[component(kind = "omitted")]
+    ///     acquire: SoftSignal<i32>,
+    /// }
+    /// impl Trigger for Det {
+    ///     fn trigger(&self) -> Status {
+    ///         self.acquire.set(1) // done when the write is
+    ///     }
+    /// }
+    /// let det = Det::new("", "det");
+    /// let status = det.trigger();
+    /// status.wait(std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!(det.acquire.get().await?, 1);
+    /// # Ok(()) }
+    /// ```
     fn trigger(&self) -> Status {
         Status::finished(format!("trigger of {}", self.meta().name()))
     }
@@ -216,6 +452,20 @@ pub trait Trigger: Device {
 pub trait Stop: Device {
     /// Stop whatever the device is doing; `success` says whether the run
     /// ended well.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// # let det = Det::new("XF:det", "det");
+    /// det.stop(true).await?; // stops the sub-devices (none here)
+    /// # Ok(()) }
+    /// ```
     fn stop(&self, success: bool) -> impl Future<Output = Result<()>> + Send {
         stop_sub_devices(self, success)
     }

@@ -246,6 +246,12 @@ pub enum Error {
 impl Error {
     /// The error's name, as Python ophyd would name the exception
     /// (`"RedundantStaging"`, `"Timeout"`, ...).
+    ///
+    /// ```
+    /// let err = ophyd_core::Error::RedundantStaging { device: "det".into() };
+    /// assert_eq!(err.name(), "RedundantStaging");
+    /// assert_eq!(err.to_string(), "RedundantStaging: device `det` is already staged; unstage it first");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             Error::RedundantStaging { .. } | Error::PartiallyStaged { .. } => "RedundantStaging",

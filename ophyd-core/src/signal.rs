@@ -29,10 +29,30 @@ pub trait Signal: Component {
     fn source_name(&self) -> &str;
 
     /// Read the current value (for a read-back pair, the read-back).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::{Signal, SoftSignal, Writable};
+    /// let gain = SoftSignal::new("gain", 1.0_f64);
+    /// assert_eq!(gain.get().await?, 1.0);
+    /// # Ok(()) }
+    /// ```
     fn get(&self) -> impl Future<Output = Result<Self::Value>> + Send;
 
     /// Call `callback(value, timestamp)` on every change of value, starting
     /// with the current one. Dropping the [`Subscription`] ends it.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::{Signal, SoftSignal, Writable};
+    /// let gain = SoftSignal::new("gain", 1.0_f64);
+    /// let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let subscription = gain.subscribe(move |value, _timestamp| s.lock().unwrap().push(*value))?;
+    /// gain.put(2.0).await?;
+    /// drop(subscription); // no more calls
+    /// gain.put(3.0).await?;
+    /// assert_eq!(*seen.lock().unwrap(), [1.0, 2.0]);
+    /// # Ok(()) }
+    /// ```
     fn subscribe(&self, callback: impl Fn(&Self::Value, f64) + Send + Sync + 'static) -> Result<Subscription>;
 
     /// Bring a target value into the form the signal reads back (an enum
@@ -53,16 +73,42 @@ pub trait Signal: Component {
 pub trait Writable: Signal {
     /// Write `value` and wait until the write is done (for a `put_complete`
     /// signal: until the server reports completion).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::{Signal, SoftSignal, Writable};
+    /// let gain = SoftSignal::new("gain", 1.0_f64);
+    /// gain.put(2.5).await?;
+    /// assert_eq!(gain.get().await?, 2.5);
+    /// # Ok(()) }
+    /// ```
     fn put(&self, value: impl Into<Self::Value> + Send) -> impl Future<Output = Result<()>> + Send {
         let status = self.set(value);
         async move { status.await }
     }
 
     /// Start writing `value`; the [`Status`] finishes when the write is done.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::{Signal, SoftSignal, Writable};
+    /// let gain = SoftSignal::new("gain", 1.0_f64);
+    /// let status = gain.set(2.5); // started; poll, wait or await it
+    /// status.wait(std::time::Duration::from_secs(5)).await?;
+    /// assert!(status.done() && status.success());
+    /// # Ok(()) }
+    /// ```
     fn set(&self, value: impl Into<Self::Value>) -> Status;
 
     /// Start writing `value` and call `callback` when done: ophyd's
     /// `put(value, callback=...)` (e.g. with [`Status::finisher`]).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::{Signal, SoftSignal, Writable};
+    /// let gain = SoftSignal::new("gain", 1.0_f64);
+    /// let status = ophyd_core::Status::new("acquisition");
+    /// gain.put_with_callback(2.5, status.finisher()); // ophyd's callback=status._finished
+    /// status.await?;
+    /// # Ok(()) }
+    /// ```
     fn put_with_callback(&self, value: impl Into<Self::Value>, callback: impl FnOnce(Result<()>) + Send + 'static) {
         self.set(value).add_callback(move |outcome| callback(outcome.clone()));
     }
