@@ -37,6 +37,23 @@ fn names(devices: &[&dyn DynDevice]) -> Vec<String> {
 }
 
 /// Take `num` readings of `detectors`, `delay` apart (bluesky's `count`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+/// use std::time::Duration;
+/// use ophyd_core::prelude::*;
+/// use ophyd_run::{count, RunEngine};
+/// #[derive(Device)]
+/// struct Det {
+///     #[component(kind = "hinted")]
+///     reading: SoftSignal<f64>,
+/// }
+/// let det = Det::new("", "det");
+/// let mut re = RunEngine::new();
+/// let summary = re.run(count(&[&det], 3, Duration::ZERO).with_metadata("sample", "Si")).await?;
+/// assert_eq!(summary.num_events, 3);
+/// # Ok(()) }
+/// ```
 pub fn count<'a>(detectors: &[&'a dyn DynDevice], num: usize, delay: Duration) -> Plan<'a> {
     let mut plan_args = Map::new();
     plan_args.insert("detectors".into(), json!(names(detectors)));
@@ -55,6 +72,28 @@ pub fn count<'a>(detectors: &[&'a dyn DynDevice], num: usize, delay: Duration) -
 
 /// Move `motor` to each of `positions` and read `detectors` there
 /// (bluesky's `list_scan`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+/// use ophyd_core::prelude::*;
+/// use ophyd_epics::{sim::SimIoc, EpicsMotor};
+/// use ophyd_run::{scan, RunEngine};
+/// #[derive(Device)]
+/// struct Det {
+///     #[component(kind = "hinted")]
+///     reading: SoftSignal<f64>,
+/// }
+/// let ioc = SimIoc::new();
+/// ioc.add_motor("XF:m1", 0.0);
+/// let m1 = EpicsMotor::new("XF:m1", "m1");
+/// m1.connect(&ioc.transport()).await?;
+/// m1.velocity.put(100.0).await?;
+/// let det = Det::new("", "det");
+/// let summary = RunEngine::new().run(scan(&[&det], &m1, [0.0, 0.5, 1.0])).await?;
+/// assert_eq!(summary.num_events, 3);
+/// assert_eq!(m1.user_readback.get().await?, 1.0);
+/// # Ok(()) }
+/// ```
 pub fn scan<'a>(
     detectors: &[&'a dyn DynDevice],
     motor: &'a dyn Movable,
@@ -166,6 +205,15 @@ impl RunEngine {
 
     /// Send every document to a [`Callback`]: [`JsonLines`](crate::JsonLines),
     /// [`LiveTable`](crate::LiveTable), [`ProgressBar`](crate::ProgressBar).
+    ///
+    /// ```
+    /// use ophyd_run::{JsonLines, LiveTable, RunEngine};
+    /// let mut re = RunEngine::new();
+    /// re.subscribe_callback(LiveTable::stdout());
+    /// let path = std::env::temp_dir().join(format!("run-{}.jsonl", std::process::id()));
+    /// re.subscribe_callback(JsonLines::create(&path).unwrap()); // [name, document] per line
+    /// # std::fs::remove_file(path).ok();
+    /// ```
     pub fn subscribe_callback(&mut self, callback: impl Callback + 'static) {
         self.subscribers.push(Box::new(callback));
     }
