@@ -97,6 +97,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
     let doc = format!(" Build a `{ident}` whose components' PVs are `prefix` + suffix, named `name`.");
 
     quote! {
+        #[automatically_derived]
         impl #impl_generics #ident #ty_generics #where_clause {
             #[doc = #doc]
             pub fn new(prefix: &str, name: &str) -> Self {
@@ -111,6 +112,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #impl_generics ::ophyd_core::Component for #ident #ty_generics #where_clause {
             fn build(spec: &::ophyd_core::implement::ComponentSpec<'_>) -> Self {
                 Self::__ophyd_build(::ophyd_core::DeviceMeta::child(spec))
@@ -153,6 +155,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #impl_generics ::ophyd_core::DynComponent for #ident #ty_generics #where_clause {
             fn name(&self) -> &str {
                 ::ophyd_core::DynDevice::meta(self).name()
@@ -177,6 +180,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #impl_generics ::ophyd_core::DynDevice for #ident #ty_generics #where_clause {
             fn meta(&self) -> &::std::sync::Arc<::ophyd_core::DeviceMeta> {
                 #meta
@@ -222,8 +226,10 @@ fn expand(device: &Device<'_>) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #impl_generics ::ophyd_core::implement::SuffixOptional for #ident #ty_generics #where_clause {}
 
+        #[automatically_derived]
         impl #impl_generics ::ophyd_core::Device for #ident #ty_generics #where_clause {
             fn component_names(&self) -> &'static [&'static str] {
                 &[#(#names),*]
@@ -301,7 +307,7 @@ fn default_behaviours(
         (device.attr.custom_stop, quote!(Stop)),
     ] {
         if !custom {
-            out.extend(quote!(impl #impl_generics ::ophyd_core::#tr for #ident #ty_generics #where_clause {}));
+            out.extend(quote!(#[automatically_derived] impl #impl_generics ::ophyd_core::#tr for #ident #ty_generics #where_clause {}));
         }
     }
     out

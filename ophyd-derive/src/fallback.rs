@@ -12,6 +12,7 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let new = match &input.data {
         syn::Data::Struct(_) => quote! {
+            #[automatically_derived]
             impl #impl_generics #ident #ty_generics #where_clause {
                 #[allow(dead_code, unused_variables)]
                 #[doc(hidden)]
