@@ -4,7 +4,7 @@
 //! `ophyd_core::__private` that the impls call; what is written here is only
 //! what is particular to the device: its fields.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Generics, Ident, Lifetime};
@@ -141,7 +141,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
     let doc = format!(" Build a `{}` whose components' PVs are `prefix` + suffix, named `name`.", device.ident);
     let into_methods =
         component_into_methods(&a, |gather| quote!(self.__ophyd_gather(::ophyd_core::__private::Gather::#gather(out))));
-    let behaviours = behaviour_methods();
+    let behaviours = behaviour_methods(&device.attr);
 
     let mut tokens = target.inherent(quote! {
         #[doc = #doc]
@@ -281,8 +281,29 @@ fn dyn_component_impl(target: &Target<'_>) -> TokenStream {
     )
 }
 
-/// `DynDevice`'s forwarders to the device's behaviours.
-fn behaviour_methods() -> TokenStream {
+/// `DynDevice`'s forwarders to the device's behaviours. Those the user
+/// may write (`custom(...)`) name the trait's method, spanned at the name
+/// they wrote in `custom(...)`: a missing impl is reported there, once.
+fn behaviour_methods(attr: &DeviceAttr) -> TokenStream {
+    let forward = |custom: Option<Span>, tr: &str, call: TokenStream, boxed: bool| {
+        let span = custom.unwrap_or_else(Span::call_site);
+        let tr = Ident::new(tr, span);
+        // All of the call, its method name and arguments too: a call spanned
+        // partly at the derive is reported at the derive.
+        let call = respan(call, span);
+        let call = quote_spanned!(span=> <Self as ::ophyd_core::#tr>::#call);
+        if boxed {
+            quote_spanned!(span=> ::ophyd_core::__private::boxed(#call))
+        } else {
+            call
+        }
+    };
+    let stage = forward(attr.custom_stage, "Stage", quote!(stage(self)), true);
+    let unstage = forward(attr.custom_stage, "Stage", quote!(unstage(self)), true);
+    let trigger = forward(attr.custom_trigger, "Trigger", quote!(trigger(self)), false);
+    let stop = forward(attr.custom_stop, "Stop", quote!(stop(self, success)), true);
+    let pause = forward(attr.custom_stop, "Stop", quote!(pause(self)), true);
+    let resume = forward(attr.custom_stop, "Stop", quote!(resume(self)), true);
     quote! {
         fn read_dyn(&self) -> ::ophyd_core::__private::BoxedReadings<'_> {
             ::ophyd_core::__private::read_dyn(self)
@@ -301,29 +322,47 @@ fn behaviour_methods() -> TokenStream {
         }
 
         fn stage_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
-            ::ophyd_core::__private::boxed(<Self as ::ophyd_core::Stage>::stage(self))
+            #stage
         }
 
         fn unstage_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
-            ::ophyd_core::__private::boxed(<Self as ::ophyd_core::Stage>::unstage(self))
+            #unstage
         }
 
         fn trigger_dyn(&self) -> ::ophyd_core::Status {
-            <Self as ::ophyd_core::Trigger>::trigger(self)
+            #trigger
         }
 
         fn stop_dyn(&self, success: bool) -> ::ophyd_core::__private::BoxedStep<'_> {
-            ::ophyd_core::__private::boxed(<Self as ::ophyd_core::Stop>::stop(self, success))
+            #stop
         }
 
         fn pause_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
-            ::ophyd_core::__private::boxed(<Self as ::ophyd_core::Stop>::pause(self))
+            #pause
         }
 
         fn resume_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
-            ::ophyd_core::__private::boxed(<Self as ::ophyd_core::Stop>::resume(self))
+            #resume
         }
     }
+}
+
+/// `tokens`, every one of them spanned at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                TokenTree::Group(group)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }
 
 /// ophyd's default `Stage`, `Trigger` and `Stop`, for the behaviours not
@@ -335,7 +374,7 @@ fn default_behaviours(target: &Target<'_>, attr: &DeviceAttr) -> TokenStream {
         (attr.custom_stop, quote!(::ophyd_core::Stop)),
     ]
     .into_iter()
-    .filter(|(custom, _)| !custom)
+    .filter(|(custom, _)| custom.is_none())
     .map(|(_, tr)| target.implement(tr, quote!()))
     .collect()
 }
