@@ -139,6 +139,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
         None => quote!(::core::unreachable!("a device needs at least one component")),
     };
     let doc = format!(" Build a `{}` whose components' PVs are `prefix` + suffix, named `name`.", device.ident);
+    let name = name_method();
     let into_methods =
         component_into_methods(&a, |gather| quote!(self.__ophyd_gather(::ophyd_core::__private::Gather::#gather(out))));
     let behaviours = behaviour_methods(&device.attr);
@@ -148,6 +149,8 @@ fn expand(device: &Device<'_>) -> TokenStream {
         pub fn new(prefix: &str, name: &str) -> Self {
             Self::__ophyd_build(::ophyd_core::DeviceMeta::root(prefix, name))
         }
+
+        #name
 
         fn __ophyd_build(meta: ::std::sync::Arc<::ophyd_core::DeviceMeta>) -> Self {
             #(#checks)*
@@ -217,6 +220,17 @@ fn expand(device: &Device<'_>) -> TokenStream {
     ));
     tokens.extend(default_behaviours(&target, &device.attr));
     tokens
+}
+
+/// The inherent `name()`, so that users need not import `DynComponent` to
+/// ask a device its name.
+fn name_method() -> TokenStream {
+    quote! {
+        /// The device's name: the stem of its components' data keys.
+        pub fn name(&self) -> &str {
+            ::ophyd_core::DynDevice::meta(self).name()
+        }
+    }
 }
 
 /// `Component`'s four `*_into` methods, each with the body `body` gives for

@@ -18,7 +18,9 @@ mod valid;
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
-/// Derive an ophyd device from a struct of components.
+/// Derive an ophyd device from a struct of components: `new(prefix, name)`
+/// and `name()` on the struct, and the traits of a device (`Device`,
+/// `Component`, `DynDevice`, `DynComponent`, `Stage`, `Trigger`, `Stop`).
 ///
 /// ```text
 /// #[derive(Device)]
