@@ -16,40 +16,38 @@ use crate::{fallback, valid};
 
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::default();
-    let mut model = Device::from_input(&cx, input);
-    if let Some(m) = &model {
-        if let valid::Verdict::Fallback = valid::check(&cx, m) {
-            model = None;
-        }
-    }
-    match (model, cx.into_error()) {
-        (Some(model), None) => expand(&model),
+    let model = Device::from_input(&cx, input);
+    let verdict = valid::check(&cx, &model);
+    match (verdict, cx.into_error()) {
+        (valid::Verdict::Expand, None) => expand(&model),
         // Mistakes in attributes: the impls are still written (with the
         // broken settings left at their defaults), so the user's own code
         // around the device compiles and the only errors are the mistakes.
-        (Some(model), Some(errors)) => {
+        (valid::Verdict::Expand, Some(errors)) => {
             let mut tokens = errors.into_compile_error();
             tokens.extend(expand(&model));
             tokens
         }
-        (None, errors) => fallback::expand(input, errors.expect("no model without an error")),
+        (valid::Verdict::Fallback, errors) => {
+            fallback::expand(&model, errors.expect("a fallback always follows an error"))
+        }
     }
 }
 
 /// The type the impls are for. Writes each impl's header, the same way for
 /// all of them.
-struct Target<'a> {
+pub struct Target<'a> {
     ident: &'a Ident,
     generics: Generics,
 }
 
 impl<'a> Target<'a> {
-    fn new(ident: &'a Ident, generics: Generics) -> Self {
+    pub fn new(ident: &'a Ident, generics: Generics) -> Self {
         Target { ident, generics }
     }
 
     /// `impl Type { items }`.
-    fn inherent(&self, items: TokenStream) -> TokenStream {
+    pub fn inherent(&self, items: TokenStream) -> TokenStream {
         let ident = self.ident;
         let (impl_generics, ty_generics, where_clause) = self.generics.split_for_impl();
         quote! {
@@ -61,7 +59,7 @@ impl<'a> Target<'a> {
     }
 
     /// `impl Trait for Type { items }`.
-    fn implement(&self, tr: TokenStream, items: TokenStream) -> TokenStream {
+    pub fn implement(&self, tr: TokenStream, items: TokenStream) -> TokenStream {
         let ident = self.ident;
         let (impl_generics, ty_generics, where_clause) = self.generics.split_for_impl();
         quote! {
@@ -133,11 +131,9 @@ fn expand(device: &Device<'_>) -> TokenStream {
         })
         .collect();
     // A device reaches its own meta through its first component (which
-    // shares it as parent); `valid` has reported a device without any.
-    let meta = match as_dyn.first() {
-        Some(first) => quote!(::ophyd_core::__private::meta_via(#first)),
-        None => quote!(::core::unreachable!("a device needs at least one component")),
-    };
+    // shares it as parent); `valid` sends a device without any to the
+    // fallback.
+    let meta = &as_dyn[0];
     let doc = format!(" Build a `{}` whose components' PVs are `prefix` + suffix, named `name`.", device.ident);
     let name = name_method();
     let into_methods =
@@ -192,7 +188,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
         quote!(::ophyd_core::DynDevice),
         quote! {
             fn meta(&self) -> &::std::sync::Arc<::ophyd_core::DeviceMeta> {
-                #meta
+                ::ophyd_core::__private::meta_via(#meta)
             }
 
             fn components(&self) -> ::std::vec::Vec<(&'static str, &dyn ::ophyd_core::DynComponent)> {
@@ -224,7 +220,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
 
 /// The inherent `name()`, so that users need not import `DynComponent` to
 /// ask a device its name.
-fn name_method() -> TokenStream {
+pub fn name_method() -> TokenStream {
     quote! {
         /// The device's name: the stem of its components' data keys.
         pub fn name(&self) -> &str {
@@ -235,7 +231,7 @@ fn name_method() -> TokenStream {
 
 /// `Component`'s four `*_into` methods, each with the body `body` gives for
 /// the name of its `Gather` constructor.
-fn component_into_methods(a: &Lifetime, body: impl Fn(&Ident) -> TokenStream) -> TokenStream {
+pub fn component_into_methods(a: &Lifetime, body: impl Fn(&Ident) -> TokenStream) -> TokenStream {
     let methods = [
         ("read_into", "Reading", "read"),
         ("describe_into", "DataKey", "describe"),
@@ -260,7 +256,7 @@ fn component_into_methods(a: &Lifetime, body: impl Fn(&Ident) -> TokenStream) ->
 }
 
 /// `DynComponent`: everything a device knows of itself is in its meta.
-fn dyn_component_impl(target: &Target<'_>) -> TokenStream {
+pub fn dyn_component_impl(target: &Target<'_>) -> TokenStream {
     target.implement(
         quote!(::ophyd_core::DynComponent),
         quote! {
@@ -298,7 +294,7 @@ fn dyn_component_impl(target: &Target<'_>) -> TokenStream {
 /// `DynDevice`'s forwarders to the device's behaviours. Those the user
 /// may write (`custom(...)`) name the trait's method, spanned at the name
 /// they wrote in `custom(...)`: a missing impl is reported there, once.
-fn behaviour_methods(attr: &DeviceAttr) -> TokenStream {
+pub fn behaviour_methods(attr: &DeviceAttr) -> TokenStream {
     let forward = |custom: Option<Span>, tr: &str, call: TokenStream, boxed: bool| {
         let span = custom.unwrap_or_else(Span::call_site);
         let tr = Ident::new(tr, span);
@@ -381,7 +377,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 
 /// ophyd's default `Stage`, `Trigger` and `Stop`, for the behaviours not
 /// listed in `custom(...)`.
-fn default_behaviours(target: &Target<'_>, attr: &DeviceAttr) -> TokenStream {
+pub fn default_behaviours(target: &Target<'_>, attr: &DeviceAttr) -> TokenStream {
     [
         (attr.custom_stage, quote!(::ophyd_core::Stage)),
         (attr.custom_trigger, quote!(::ophyd_core::Trigger)),

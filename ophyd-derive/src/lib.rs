@@ -3,8 +3,9 @@
 //!
 //! The derive reads the struct into a small model (`ast`, `attr`), checks it
 //! (`valid`), and writes the impls (`expand`). Every mistake is reported at
-//! the token the user wrote, all in one compile; an invalid struct still gets
-//! a minimal impl (`fallback`) so that one mistake gives one error.
+//! the token the user wrote, all in one compile; input it rejects still gets
+//! every impl, with bodies never run (`fallback`), so that one mistake gives
+//! one error however the rest of the crate uses the type.
 
 mod ast;
 mod attr;
