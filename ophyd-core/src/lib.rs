@@ -35,6 +35,7 @@ mod component;
 mod connect;
 mod data;
 mod deadline;
+mod derive_support;
 mod device;
 mod error;
 mod kind;
@@ -89,6 +90,7 @@ pub mod prelude {
 /// Items the derive's generated code uses; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::derive_support::*;
     pub use crate::device::{device_hints_into, meta_via};
     pub use crate::staging::declared;
 

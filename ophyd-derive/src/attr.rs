@@ -23,12 +23,14 @@ pub struct ComponentAttr {
     pub broken: bool,
 }
 
-/// The parsed `#[device(...)]` of the struct.
+/// The parsed `#[device(...)]` of the struct: for each behaviour listed in
+/// `custom(...)`, the span of its name there, where a missing impl is
+/// reported.
 #[derive(Default)]
 pub struct DeviceAttr {
-    pub custom_stage: bool,
-    pub custom_trigger: bool,
-    pub custom_stop: bool,
+    pub custom_stage: Option<Span>,
+    pub custom_trigger: Option<Span>,
+    pub custom_stop: Option<Span>,
 }
 
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
@@ -170,10 +172,10 @@ pub fn device_attr(cx: &Ctxt, attrs: &[Attribute]) -> DeviceAttr {
                         return skip_value(&b);
                     }
                 };
-                if *flag {
+                if flag.is_some() {
                     cx.error_spanned_by(&b.path, format!("duplicate `{name}`"));
                 }
-                *flag = true;
+                *flag = Some(b.path.span());
                 Ok(())
             })
         });

@@ -1,36 +1,73 @@
 //! Writing the impls. Generated code names everything by absolute path
 //! (`::ophyd_core::...`, `::core::...`), so it compiles whatever the user's
-//! crate has in scope.
+//! crate has in scope. What every device shares is a generic helper in
+//! `ophyd_core::__private` that the impls call; what is written here is only
+//! what is particular to the device: its fields.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::DeriveInput;
+use syn::{DeriveInput, Generics, Ident, Lifetime};
 
 use crate::ast::{Device, Field};
-use crate::attr::ComponentAttr;
+use crate::attr::{ComponentAttr, DeviceAttr};
 use crate::ctxt::Ctxt;
 use crate::{fallback, valid};
 
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::default();
-    let mut model = Device::from_input(&cx, input);
-    if let Some(m) = &model {
-        if let valid::Verdict::Fallback = valid::check(&cx, m) {
-            model = None;
-        }
-    }
-    match (model, cx.into_error()) {
-        (Some(model), None) => expand(&model),
+    let model = Device::from_input(&cx, input);
+    let verdict = valid::check(&cx, &model);
+    match (verdict, cx.into_error()) {
+        (valid::Verdict::Expand, None) => expand(&model),
         // Mistakes in attributes: the impls are still written (with the
         // broken settings left at their defaults), so the user's own code
         // around the device compiles and the only errors are the mistakes.
-        (Some(model), Some(errors)) => {
+        (valid::Verdict::Expand, Some(errors)) => {
             let mut tokens = errors.into_compile_error();
             tokens.extend(expand(&model));
             tokens
         }
-        (None, errors) => fallback::expand(input, errors.expect("no model without an error")),
+        (valid::Verdict::Fallback, errors) => {
+            fallback::expand(&model, errors.expect("a fallback always follows an error"))
+        }
+    }
+}
+
+/// The type the impls are for. Writes each impl's header, the same way for
+/// all of them.
+pub struct Target<'a> {
+    ident: &'a Ident,
+    generics: Generics,
+}
+
+impl<'a> Target<'a> {
+    pub fn new(ident: &'a Ident, generics: Generics) -> Self {
+        Target { ident, generics }
+    }
+
+    /// `impl Type { items }`.
+    pub fn inherent(&self, items: TokenStream) -> TokenStream {
+        let ident = self.ident;
+        let (impl_generics, ty_generics, where_clause) = self.generics.split_for_impl();
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #ident #ty_generics #where_clause {
+                #items
+            }
+        }
+    }
+
+    /// `impl Trait for Type { items }`.
+    pub fn implement(&self, tr: TokenStream, items: TokenStream) -> TokenStream {
+        let ident = self.ident;
+        let (impl_generics, ty_generics, where_clause) = self.generics.split_for_impl();
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #tr for #ident #ty_generics #where_clause {
+                #items
+            }
+        }
     }
 }
 
@@ -45,8 +82,9 @@ fn capitalize(s: &str) -> String {
     c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
 }
 
-fn expand(device: &Device<'_>) -> TokenStream {
-    let ident = device.ident;
+/// The device's generics, with the bounds a generic device needs on its
+/// fields' types.
+fn bounded_generics(device: &Device<'_>) -> Generics {
     let mut generics = device.generics.clone();
     if !generics.params.is_empty() {
         let where_clause = generics.make_where_clause();
@@ -61,8 +99,14 @@ fn expand(device: &Device<'_>) -> TokenStream {
                 .push(syn::parse_quote!(#ty: ::core::default::Default + ::core::marker::Send + ::core::marker::Sync + 'static));
         }
     }
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    generics
+}
 
+fn expand(device: &Device<'_>) -> TokenStream {
+    let target = Target::new(device.ident, bounded_generics(device));
+    let a = Lifetime::new("'a", Span::call_site());
+
+    let checks = device.components().map(|(f, c)| component_checks(f, c));
     let build_fields = device.fields.iter().map(build_field);
     let stage_sigs = device.components().filter_map(|(f, c)| c.stage.as_ref().map(|e| (f, e))).map(|(f, expr)| {
         let (name, ty) = (f.name(), f.ty);
@@ -70,10 +114,15 @@ fn expand(device: &Device<'_>) -> TokenStream {
             (<::std::string::String as ::core::convert::From<&str>>::from(#name), ::ophyd_core::__private::declared::<#ty>(#expr))
         }
     });
-    let checks = device.components().map(|(f, c)| component_checks(f, c));
+    let gather = device.components().map(|(f, _)| {
+        let (ident, ty) = (f.ident, f.ty);
+        quote_spanned!(ty.span()=> gather.child::<#ty>(&self.#ident).await?;)
+    });
+    let connects = device.components().map(|(f, _)| {
+        let (ident, ty) = (f.ident, f.ty);
+        quote_spanned!(ty.span()=> <#ty as ::ophyd_core::Component>::collect_connects(&self.#ident, ctx, out);)
+    });
     let names: Vec<String> = device.components().map(|(f, _)| f.name()).collect();
-    // A device reaches its own meta through its first component (which
-    // shares it as parent); `valid` has reported a device without any.
     let as_dyn: Vec<TokenStream> = device
         .components()
         .map(|(f, _)| {
@@ -81,157 +130,263 @@ fn expand(device: &Device<'_>) -> TokenStream {
             quote_spanned!(ty.span()=> ::ophyd_core::__private::as_dyn::<#ty>(&self.#ident))
         })
         .collect();
-    let connects = device.components().map(|(f, _)| {
-        let (ident, ty) = (f.ident, f.ty);
-        quote_spanned!(ty.span()=> <#ty as ::ophyd_core::Component>::collect_connects(&self.#ident, ctx, out);)
-    });
-    let meta = match as_dyn.first() {
-        Some(first) => quote!(::ophyd_core::__private::meta_via(#first)),
-        None => quote!(::core::unreachable!("a device needs at least one component")),
-    };
-    let read = gather(device, quote!(Normal), quote!(read_into));
-    let describe = gather(device, quote!(Normal), quote!(describe_into));
-    let read_cfg = gather(device, quote!(Config), quote!(read_configuration_into));
-    let describe_cfg = gather(device, quote!(Config), quote!(describe_configuration_into));
-    let defaults = default_behaviours(device, &impl_generics, &ty_generics, where_clause);
-    let doc = format!(" Build a `{ident}` whose components' PVs are `prefix` + suffix, named `name`.");
+    // A device reaches its own meta through its first component (which
+    // shares it as parent); `valid` sends a device without any to the
+    // fallback.
+    let meta = &as_dyn[0];
+    let doc = format!(" Build a `{}` whose components' PVs are `prefix` + suffix, named `name`.", device.ident);
+    let name = name_method();
+    let into_methods =
+        component_into_methods(&a, |gather| quote!(self.__ophyd_gather(::ophyd_core::__private::Gather::#gather(out))));
+    let behaviours = behaviour_methods(&device.attr);
 
-    quote! {
-        impl #impl_generics #ident #ty_generics #where_clause {
-            #[doc = #doc]
-            pub fn new(prefix: &str, name: &str) -> Self {
-                Self::__ophyd_build(::ophyd_core::DeviceMeta::root(prefix, name))
-            }
-
-            fn __ophyd_build(meta: ::std::sync::Arc<::ophyd_core::DeviceMeta>) -> Self {
-                #(#checks)*
-                let device = Self { #(#build_fields,)* };
-                meta.init_stage_sigs(::std::vec![#(#stage_sigs),*]);
-                device
-            }
+    let mut tokens = target.inherent(quote! {
+        #[doc = #doc]
+        pub fn new(prefix: &str, name: &str) -> Self {
+            Self::__ophyd_build(::ophyd_core::DeviceMeta::root(prefix, name))
         }
 
-        impl #impl_generics ::ophyd_core::Component for #ident #ty_generics #where_clause {
+        #name
+
+        fn __ophyd_build(meta: ::std::sync::Arc<::ophyd_core::DeviceMeta>) -> Self {
+            #(#checks)*
+            let device = Self { #(#build_fields,)* };
+            meta.init_stage_sigs(::std::vec![#(#stage_sigs),*]);
+            device
+        }
+
+        /// The body of `Component`'s four `*_into` methods: each component,
+        /// in order, adds its entries to `gather`.
+        async fn __ophyd_gather(
+            &self,
+            mut gather: ::ophyd_core::__private::Gather<'_, impl ::ophyd_core::__private::Gathering>,
+        ) -> ::ophyd_core::Result<()> {
+            #(#gather)*
+            ::core::result::Result::Ok(())
+        }
+    });
+    tokens.extend(target.implement(
+        quote!(::ophyd_core::Component),
+        quote! {
             fn build(spec: &::ophyd_core::implement::ComponentSpec<'_>) -> Self {
                 Self::__ophyd_build(::ophyd_core::DeviceMeta::child(spec))
             }
 
-            fn read_into<'a>(
-                &'a self,
-                out: &'a mut ::ophyd_core::DataMap<::ophyd_core::Reading>,
-            ) -> impl ::core::future::Future<Output = ::ophyd_core::Result<()>> + ::core::marker::Send + 'a {
-                async move { #read ::core::result::Result::Ok(()) }
-            }
+            #into_methods
 
-            fn describe_into<'a>(
-                &'a self,
-                out: &'a mut ::ophyd_core::DataMap<::ophyd_core::DataKey>,
-            ) -> impl ::core::future::Future<Output = ::ophyd_core::Result<()>> + ::core::marker::Send + 'a {
-                async move { #describe ::core::result::Result::Ok(()) }
-            }
-
-            fn read_configuration_into<'a>(
-                &'a self,
-                out: &'a mut ::ophyd_core::DataMap<::ophyd_core::Reading>,
-            ) -> impl ::core::future::Future<Output = ::ophyd_core::Result<()>> + ::core::marker::Send + 'a {
-                async move { #read_cfg ::core::result::Result::Ok(()) }
-            }
-
-            fn describe_configuration_into<'a>(
-                &'a self,
-                out: &'a mut ::ophyd_core::DataMap<::ophyd_core::DataKey>,
-            ) -> impl ::core::future::Future<Output = ::ophyd_core::Result<()>> + ::core::marker::Send + 'a {
-                async move { #describe_cfg ::core::result::Result::Ok(()) }
-            }
-
-            fn collect_connects<'a>(
-                &'a self,
-                ctx: &::ophyd_core::implement::ConnectCtx<'a>,
-                out: &mut ::std::vec::Vec<::ophyd_core::implement::PendingConnect<'a>>,
+            fn collect_connects<#a>(
+                &#a self,
+                ctx: &::ophyd_core::implement::ConnectCtx<#a>,
+                out: &mut ::std::vec::Vec<::ophyd_core::implement::PendingConnect<#a>>,
             ) {
                 #(#connects)*
             }
-        }
-
-        impl #impl_generics ::ophyd_core::DynComponent for #ident #ty_generics #where_clause {
-            fn name(&self) -> &str {
-                ::ophyd_core::DynDevice::meta(self).name()
-            }
-            fn kind(&self) -> ::ophyd_core::Kind {
-                ::ophyd_core::DynDevice::meta(self).kind()
-            }
-            fn set_kind(&self, kind: ::ophyd_core::Kind) {
-                ::ophyd_core::DynDevice::meta(self).set_kind(kind)
-            }
-            fn parent(&self) -> ::core::option::Option<&::std::sync::Arc<::ophyd_core::DeviceMeta>> {
-                ::ophyd_core::DynDevice::meta(self).parent()
-            }
-            fn attr_name(&self) -> ::core::option::Option<&'static str> {
-                ::ophyd_core::DynDevice::meta(self).attr_name()
-            }
-            fn hints_into(&self, out: &mut ::std::vec::Vec<::std::string::String>) {
-                ::ophyd_core::__private::device_hints_into(self, out)
-            }
-            fn as_device(&self) -> ::core::option::Option<&dyn ::ophyd_core::DynDevice> {
-                ::core::option::Option::Some(self)
-            }
-        }
-
-        impl #impl_generics ::ophyd_core::DynDevice for #ident #ty_generics #where_clause {
+        },
+    ));
+    tokens.extend(dyn_component_impl(&target));
+    tokens.extend(target.implement(
+        quote!(::ophyd_core::DynDevice),
+        quote! {
             fn meta(&self) -> &::std::sync::Arc<::ophyd_core::DeviceMeta> {
-                #meta
+                ::ophyd_core::__private::meta_via(#meta)
             }
+
             fn components(&self) -> ::std::vec::Vec<(&'static str, &dyn ::ophyd_core::DynComponent)> {
                 ::std::vec![#((#names, #as_dyn)),*]
             }
+
             fn component(&self, attr: &str) -> ::core::option::Option<&dyn ::ophyd_core::DynComponent> {
                 match attr {
                     #(#names => ::core::option::Option::Some(#as_dyn),)*
                     _ => ::core::option::Option::None,
                 }
             }
-            fn read_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<::ophyd_core::DataMap<::ophyd_core::Reading>>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Device>::read(self))
-            }
-            fn describe_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<::ophyd_core::DataMap<::ophyd_core::DataKey>>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Device>::describe(self))
-            }
-            fn read_configuration_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<::ophyd_core::DataMap<::ophyd_core::Reading>>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Device>::read_configuration(self))
-            }
-            fn describe_configuration_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<::ophyd_core::DataMap<::ophyd_core::DataKey>>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Device>::describe_configuration(self))
-            }
-            fn stage_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<()>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Stage>::stage(self))
-            }
-            fn unstage_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<()>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Stage>::unstage(self))
-            }
-            fn trigger_dyn(&self) -> ::ophyd_core::Status {
-                <Self as ::ophyd_core::Trigger>::trigger(self)
-            }
-            fn stop_dyn(&self, success: bool) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<()>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Stop>::stop(self, success))
-            }
-            fn pause_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<()>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Stop>::pause(self))
-            }
-            fn resume_dyn(&self) -> ::ophyd_core::__private::BoxFuture<'_, ::ophyd_core::Result<()>> {
-                ::ophyd_core::__private::FutureExt::boxed(<Self as ::ophyd_core::Stop>::resume(self))
-            }
-        }
 
-        impl #impl_generics ::ophyd_core::implement::SuffixOptional for #ident #ty_generics #where_clause {}
-
-        impl #impl_generics ::ophyd_core::Device for #ident #ty_generics #where_clause {
+            #behaviours
+        },
+    ));
+    tokens.extend(target.implement(quote!(::ophyd_core::implement::SuffixOptional), quote!()));
+    tokens.extend(target.implement(
+        quote!(::ophyd_core::Device),
+        quote! {
             fn component_names(&self) -> &'static [&'static str] {
                 &[#(#names),*]
             }
+        },
+    ));
+    tokens.extend(default_behaviours(&target, &device.attr));
+    tokens
+}
+
+/// The inherent `name()`, so that users need not import `DynComponent` to
+/// ask a device its name.
+pub fn name_method() -> TokenStream {
+    quote! {
+        /// The device's name: the stem of its components' data keys.
+        pub fn name(&self) -> &str {
+            ::ophyd_core::DynDevice::meta(self).name()
+        }
+    }
+}
+
+/// `Component`'s four `*_into` methods, each with the body `body` gives for
+/// the name of its `Gather` constructor.
+pub fn component_into_methods(a: &Lifetime, body: impl Fn(&Ident) -> TokenStream) -> TokenStream {
+    let methods = [
+        ("read_into", "Reading", "read"),
+        ("describe_into", "DataKey", "describe"),
+        ("read_configuration_into", "Reading", "read_configuration"),
+        ("describe_configuration_into", "DataKey", "describe_configuration"),
+    ];
+    methods
+        .into_iter()
+        .map(|(method, entry, gather)| {
+            let (method, entry) = (format_ident!("{method}"), format_ident!("{entry}"));
+            let body = body(&format_ident!("{gather}"));
+            quote! {
+                fn #method<#a>(
+                    &#a self,
+                    out: &#a mut ::ophyd_core::DataMap<::ophyd_core::#entry>,
+                ) -> impl ::core::future::Future<Output = ::ophyd_core::Result<()>> + ::core::marker::Send + #a {
+                    #body
+                }
+            }
+        })
+        .collect()
+}
+
+/// `DynComponent`: everything a device knows of itself is in its meta.
+pub fn dyn_component_impl(target: &Target<'_>) -> TokenStream {
+    target.implement(
+        quote!(::ophyd_core::DynComponent),
+        quote! {
+            fn name(&self) -> &str {
+                ::ophyd_core::DynDevice::meta(self).name()
+            }
+
+            fn kind(&self) -> ::ophyd_core::Kind {
+                ::ophyd_core::DynDevice::meta(self).kind()
+            }
+
+            fn set_kind(&self, kind: ::ophyd_core::Kind) {
+                ::ophyd_core::DynDevice::meta(self).set_kind(kind)
+            }
+
+            fn parent(&self) -> ::core::option::Option<&::std::sync::Arc<::ophyd_core::DeviceMeta>> {
+                ::ophyd_core::DynDevice::meta(self).parent()
+            }
+
+            fn attr_name(&self) -> ::core::option::Option<&'static str> {
+                ::ophyd_core::DynDevice::meta(self).attr_name()
+            }
+
+            fn hints_into(&self, out: &mut ::std::vec::Vec<::std::string::String>) {
+                ::ophyd_core::__private::device_hints_into(self, out)
+            }
+
+            fn as_device(&self) -> ::core::option::Option<&dyn ::ophyd_core::DynDevice> {
+                ::core::option::Option::Some(self)
+            }
+        },
+    )
+}
+
+/// `DynDevice`'s forwarders to the device's behaviours. Those the user
+/// may write (`custom(...)`) name the trait's method, spanned at the name
+/// they wrote in `custom(...)`: a missing impl is reported there, once.
+pub fn behaviour_methods(attr: &DeviceAttr) -> TokenStream {
+    let forward = |custom: Option<Span>, tr: &str, call: TokenStream, boxed: bool| {
+        let span = custom.unwrap_or_else(Span::call_site);
+        let tr = Ident::new(tr, span);
+        // All of the call, its method name and arguments too: a call spanned
+        // partly at the derive is reported at the derive.
+        let call = respan(call, span);
+        let call = quote_spanned!(span=> <Self as ::ophyd_core::#tr>::#call);
+        if boxed {
+            quote_spanned!(span=> ::ophyd_core::__private::boxed(#call))
+        } else {
+            call
+        }
+    };
+    let stage = forward(attr.custom_stage, "Stage", quote!(stage(self)), true);
+    let unstage = forward(attr.custom_stage, "Stage", quote!(unstage(self)), true);
+    let trigger = forward(attr.custom_trigger, "Trigger", quote!(trigger(self)), false);
+    let stop = forward(attr.custom_stop, "Stop", quote!(stop(self, success)), true);
+    let pause = forward(attr.custom_stop, "Stop", quote!(pause(self)), true);
+    let resume = forward(attr.custom_stop, "Stop", quote!(resume(self)), true);
+    quote! {
+        fn read_dyn(&self) -> ::ophyd_core::__private::BoxedReadings<'_> {
+            ::ophyd_core::__private::read_dyn(self)
         }
 
-        #defaults
+        fn describe_dyn(&self) -> ::ophyd_core::__private::BoxedDataKeys<'_> {
+            ::ophyd_core::__private::describe_dyn(self)
+        }
+
+        fn read_configuration_dyn(&self) -> ::ophyd_core::__private::BoxedReadings<'_> {
+            ::ophyd_core::__private::read_configuration_dyn(self)
+        }
+
+        fn describe_configuration_dyn(&self) -> ::ophyd_core::__private::BoxedDataKeys<'_> {
+            ::ophyd_core::__private::describe_configuration_dyn(self)
+        }
+
+        fn stage_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
+            #stage
+        }
+
+        fn unstage_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
+            #unstage
+        }
+
+        fn trigger_dyn(&self) -> ::ophyd_core::Status {
+            #trigger
+        }
+
+        fn stop_dyn(&self, success: bool) -> ::ophyd_core::__private::BoxedStep<'_> {
+            #stop
+        }
+
+        fn pause_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
+            #pause
+        }
+
+        fn resume_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
+            #resume
+        }
     }
+}
+
+/// `tokens`, every one of them spanned at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                TokenTree::Group(group)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+/// ophyd's default `Stage`, `Trigger` and `Stop`, for the behaviours not
+/// listed in `custom(...)`.
+pub fn default_behaviours(target: &Target<'_>, attr: &DeviceAttr) -> TokenStream {
+    [
+        (attr.custom_stage, quote!(::ophyd_core::Stage)),
+        (attr.custom_trigger, quote!(::ophyd_core::Trigger)),
+        (attr.custom_stop, quote!(::ophyd_core::Stop)),
+    ]
+    .into_iter()
+    .filter(|(custom, _)| custom.is_none())
+    .map(|(_, tr)| target.implement(tr, quote!()))
+    .collect()
 }
 
 /// Compile-time checks of one component, each spanned at the token it is
@@ -271,38 +426,4 @@ fn build_field(field: &Field<'_>) -> TokenStream {
             }
         }
     }
-}
-
-/// `if component.kind() & kind { component.method(out).await?; }` for each
-/// component, in order.
-fn gather(device: &Device<'_>, kind: TokenStream, method: TokenStream) -> TokenStream {
-    let steps = device.components().map(|(f, _)| {
-        let (ident, ty) = (f.ident, f.ty);
-        quote_spanned! {ty.span()=>
-            if ::ophyd_core::__private::kind_of::<#ty>(&self.#ident).intersects(::ophyd_core::Kind::#kind) {
-                <#ty as ::ophyd_core::Component>::#method(&self.#ident, out).await?;
-            }
-        }
-    });
-    quote!(#(#steps)*)
-}
-
-fn default_behaviours(
-    device: &Device<'_>,
-    impl_generics: &syn::ImplGenerics<'_>,
-    ty_generics: &syn::TypeGenerics<'_>,
-    where_clause: Option<&syn::WhereClause>,
-) -> TokenStream {
-    let ident = device.ident;
-    let mut out = TokenStream::new();
-    for (custom, tr) in [
-        (device.attr.custom_stage, quote!(Stage)),
-        (device.attr.custom_trigger, quote!(Trigger)),
-        (device.attr.custom_stop, quote!(Stop)),
-    ] {
-        if !custom {
-            out.extend(quote!(impl #impl_generics ::ophyd_core::#tr for #ident #ty_generics #where_clause {}));
-        }
-    }
-    out
 }

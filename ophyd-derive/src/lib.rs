@@ -3,8 +3,9 @@
 //!
 //! The derive reads the struct into a small model (`ast`, `attr`), checks it
 //! (`valid`), and writes the impls (`expand`). Every mistake is reported at
-//! the token the user wrote, all in one compile; an invalid struct still gets
-//! a minimal impl (`fallback`) so that one mistake gives one error.
+//! the token the user wrote, all in one compile; input it rejects still gets
+//! every impl, with bodies never run (`fallback`), so that one mistake gives
+//! one error however the rest of the crate uses the type.
 
 mod ast;
 mod attr;
@@ -18,7 +19,9 @@ mod valid;
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
-/// Derive an ophyd device from a struct of components.
+/// Derive an ophyd device from a struct of components: `new(prefix, name)`
+/// and `name()` on the struct, and the traits of a device (`Device`,
+/// `Component`, `DynDevice`, `DynComponent`, `Stage`, `Trigger`, `Stop`).
 ///
 /// ```text
 /// #[derive(Device)]

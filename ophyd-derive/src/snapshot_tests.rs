@@ -116,6 +116,21 @@ fn attribute_mistakes_still_expand_with_defaults_after_the_errors() {
     ));
 }
 
+/// Input the derive rejects still gets every impl (bodies never run), so
+/// the rest of the crate can use it as a device and adds no errors.
+#[test]
+fn rejected_input_gets_the_error_and_every_impl() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[device(custom(trigger))]
+        enum Shutter {
+            Open,
+            Closed,
+        }
+        "#
+    ));
+}
+
 /// The device the compile-cost benchmark (`scripts/compile-cost.py`)
 /// repeats 200 times; its expansion is the "hand-written" equivalent.
 #[test]

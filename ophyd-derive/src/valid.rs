@@ -11,13 +11,15 @@ pub enum Verdict {
 }
 
 pub fn check(cx: &Ctxt, device: &Device<'_>) -> Verdict {
-    let mut verdict = Verdict::Expand;
-    if device.components().next().is_none() {
+    // A malformed input has been reported already, and has no fields to check.
+    let mut verdict = if device.malformed { Verdict::Fallback } else { Verdict::Expand };
+    if !device.malformed && device.components().next().is_none() {
         cx.error_spanned_by(
             device.ident,
             "a device needs at least one `#[component(...)]` field, e.g. \
              `#[component(suffix = \":x\")] x: EpicsSignal<f64>`",
         );
+        verdict = Verdict::Fallback;
     }
     for lt in device.generics.lifetimes() {
         cx.error_spanned_by(
