@@ -108,15 +108,9 @@ pub mod __private {
         component
     }
 
-    /// A component's kind (see [`as_dyn`]).
-    pub fn kind_of<C: crate::Component>(component: &C) -> crate::Kind {
-        component.kind()
-    }
-
     /// Compile-time check that a component declared without `suffix` can do without.
     pub fn assert_suffix_optional<C: crate::component::SuffixOptional>() {}
     pub use crate::signal::{dyn_check_put, dyn_check_value, dyn_get_value, dyn_read_only, dyn_set_and_wait};
     pub use crate::sync::lock;
     pub use futures::future::BoxFuture;
-    pub use futures::FutureExt;
 }
