@@ -83,19 +83,20 @@ fn ctrl_c_during_a_stuck_cleanup_skips_the_step_puts_back_the_rest_and_reports_w
     assert_eq!(ioc.get_f64("c:x"), Some(1.0), "every other restore was attempted");
 }
 
-/// Run by the next test in a process of its own: it ends in `exit(130)`.
-#[test]
-#[ignore = "run by `a_further_ctrl_c_during_cleanup_exits_at_once_printing_what_is_left`"]
-fn four_ctrl_c_during_a_stuck_cleanup() {
-    // The third Ctrl-C skips `stuck_too`; `stuck` sticks next; the fourth exits.
-    let _ = interrupted_run(2, 2);
-    unreachable!("the fourth Ctrl-C exits the process");
-}
+/// Set in the process this test starts of itself: there it plays the
+/// program that the fourth Ctrl-C ends.
+const AS_THE_PROGRAM: &str = "OPHYD_CTRL_C_CLEANUP_AS_THE_PROGRAM";
 
 #[test]
 fn a_further_ctrl_c_during_cleanup_exits_at_once_printing_what_is_left() {
+    if std::env::var_os(AS_THE_PROGRAM).is_some() {
+        // The third Ctrl-C skips `stuck_too`; `stuck` sticks next; the fourth exits.
+        let _ = interrupted_run(2, 2);
+        panic!("the fourth Ctrl-C did not exit the process");
+    }
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "four_ctrl_c_during_a_stuck_cleanup", "--nocapture"])
+        .args(["--exact", "a_further_ctrl_c_during_cleanup_exits_at_once_printing_what_is_left", "--nocapture"])
+        .env(AS_THE_PROGRAM, "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
