@@ -247,18 +247,31 @@ impl<'a> StageGuard<'a> {
     /// helper thread with its own runtime, blocking this thread until done.
     pub fn finish_blocking(mut self, success: bool) -> Result<()> {
         self.armed = false;
+        let what = format!(
+            "cleanup of {}",
+            self.staged.iter().map(|d| format!("`{}`", d.name())).collect::<Vec<_>>().join(", ")
+        );
         let this = &mut self;
         let outcome = std::thread::scope(|s| {
             s.spawn(move || {
                 crate::staging::never_wait_for_staging_locks();
-                match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt.block_on(this.clean_up(success)),
-                    Err(e) => Err(Error::Failed { what: "cleanup".into(), reason: e.to_string() }),
-                }
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                runtime.map(|rt| rt.block_on(this.clean_up(success))).map_err(|e| e.to_string())
             })
             .join()
         });
-        outcome.unwrap_or_else(|_| Err(Error::Failed { what: "cleanup".into(), reason: "it panicked".into() }))
+        let reason = match outcome {
+            Ok(Ok(cleaned)) => return cleaned,
+            Ok(Err(no_runtime)) => format!("no runtime to run it on: {no_runtime}"),
+            Err(_) => "it panicked".to_owned(),
+        };
+        let unrestored = self.unrestored();
+        Err(Error::Cleanup { failures: vec![Error::Failed { what, reason }], unrestored })
+    }
+
+    /// What the staged devices still have changed, as far as they know.
+    fn unrestored(&self) -> Vec<Unrestored> {
+        self.staged.iter().rev().flat_map(|d| crate::staging::unrestored(*d)).collect()
     }
 
     fn timeouts(&self, device: &dyn DynDevice) -> StepTimeouts {
@@ -297,7 +310,7 @@ impl<'a> StageGuard<'a> {
             errors = self.unstage_pass().await;
         }
         failures.extend(errors.into_iter().map(|(_, e)| e));
-        let unrestored = self.staged.iter().rev().flat_map(|d| crate::staging::unrestored(*d)).collect::<Vec<_>>();
+        let unrestored = self.unrestored();
         self.interrupt.record(unrestored.clone());
         if failures.is_empty() {
             Ok(())
@@ -326,7 +339,7 @@ impl<'a> StageGuard<'a> {
                 }
                 Err(e) => errors.push((i, e)),
             }
-            self.interrupt.record(self.staged.iter().rev().flat_map(|d| crate::staging::unrestored(*d)).collect());
+            self.interrupt.record(self.unrestored());
         }
         errors
     }
