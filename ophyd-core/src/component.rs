@@ -2,7 +2,6 @@
 //! signal or another device — and the object-safe views of components used
 //! for lookups by name ([`DynComponent`], [`DynSignal`], [`DynDevice`]).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use futures::future::BoxFuture;
 use crate::connect::{ConnectCtx, PendingConnect};
 use crate::data::{DataKey, DataMap, Reading};
 use crate::error::{Error, Result};
+use crate::gather::Gather;
 use crate::kind::Kind;
 use crate::meta::{ComponentSpec, DeviceMeta};
 use crate::status::Status;
@@ -31,25 +31,21 @@ pub trait Component: DynComponent + Sized {
     /// Build the component from what its parent says about it.
     fn build(spec: &ComponentSpec<'_>) -> Self;
 
-    /// Append this component's readings (a signal: its own; a device: those
-    /// of its children of kind normal).
-    fn read_into<'a>(&'a self, out: &'a mut DataMap<Reading>) -> impl Future<Output = Result<()>> + Send + 'a;
+    /// Issue this component's reads, adding its entries to `out` (a
+    /// signal: its own reading; a device: those of its children of kind
+    /// normal). Requests are sent here, not when `out` is awaited: that is
+    /// how a device tree's reads travel together (see [`Gather`]).
+    fn read_into<'a>(&'a self, out: &mut Gather<'a, Reading>);
 
-    /// Append the data keys matching [`Component::read_into`].
-    fn describe_into<'a>(&'a self, out: &'a mut DataMap<DataKey>) -> impl Future<Output = Result<()>> + Send + 'a;
+    /// Add the data keys matching [`Component::read_into`].
+    fn describe_into<'a>(&'a self, out: &mut Gather<'a, DataKey>);
 
-    /// Append this component's configuration readings (a signal: its own; a
-    /// device: those of its children of kind config).
-    fn read_configuration_into<'a>(
-        &'a self,
-        out: &'a mut DataMap<Reading>,
-    ) -> impl Future<Output = Result<()>> + Send + 'a;
+    /// Issue this component's configuration reads (a signal: its own
+    /// reading; a device: those of its children of kind config).
+    fn read_configuration_into<'a>(&'a self, out: &mut Gather<'a, Reading>);
 
-    /// Append the data keys matching [`Component::read_configuration_into`].
-    fn describe_configuration_into<'a>(
-        &'a self,
-        out: &'a mut DataMap<DataKey>,
-    ) -> impl Future<Output = Result<()>> + Send + 'a;
+    /// Add the data keys matching [`Component::read_configuration_into`].
+    fn describe_configuration_into<'a>(&'a self, out: &mut Gather<'a, DataKey>);
 
     /// Queue the connections this component needs (none for soft signals).
     fn collect_connects<'a>(&'a self, ctx: &ConnectCtx<'a>, out: &mut Vec<PendingConnect<'a>>);

@@ -44,6 +44,11 @@ impl<T> DataMap<T> {
         DataMap { entries: Vec::with_capacity(n) }
     }
 
+    /// A map of entries whose keys are known to be distinct.
+    pub(crate) fn from_entries(entries: Vec<(Arc<str>, T)>) -> Self {
+        DataMap { entries }
+    }
+
     /// Add an entry, replacing (in place) any entry with the same key, as
     /// `OrderedDict.update` does.
     pub fn insert(&mut self, key: Arc<str>, value: T) {
@@ -153,8 +158,9 @@ pub fn now() -> f64 {
 /// whether the key is present; the inner one whether its value is `null`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataKey {
-    /// Where the value comes from: `"PV:<name>"`, or `"SIM:<name>"` for soft signals.
-    pub source: String,
+    /// Where the value comes from: `"PV:<name>"`, or `"SIM:<name>"` for soft
+    /// signals. Shared with the signal, so describing copies no text.
+    pub source: Arc<str>,
     /// The event-model dtype.
     pub dtype: Dtype,
     /// The shape: `[]` for scalars, `[len]` for arrays.
@@ -178,7 +184,7 @@ pub struct DataKey {
 
 impl DataKey {
     /// A data key with only `source`, `dtype` and `shape`.
-    pub fn new(source: impl Into<String>, dtype: Dtype, shape: Vec<usize>) -> Self {
+    pub fn new(source: impl Into<Arc<str>>, dtype: Dtype, shape: Vec<usize>) -> Self {
         DataKey {
             source: source.into(),
             dtype,

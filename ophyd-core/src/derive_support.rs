@@ -4,14 +4,14 @@
 //! of the public API.
 
 use std::future::Future;
-use std::marker::PhantomData;
 
-use futures::future::{BoxFuture, Either};
+use futures::future::BoxFuture;
 
 use crate::component::Component;
 use crate::data::{DataKey, DataMap, Reading};
 use crate::device::Device;
 use crate::error::Result;
+use crate::gather::Gather;
 use crate::kind::Kind;
 
 /// What [`DynDevice::read_dyn`](crate::DynDevice::read_dyn) and
@@ -58,32 +58,21 @@ pub fn boxed<'a>(step: impl Future<Output = Result<()>> + Send + 'a) -> BoxedSte
     Box::pin(step)
 }
 
-/// Which of [`Component`]'s four `*_into` methods a [`Gather`] calls, and
-/// on the children of which kind.
-pub trait Gathering: Send {
-    /// What the method appends: readings or data keys.
+/// Which of [`Component`]'s four `*_into` methods a device's own asks of
+/// its children, and of the children of which kind.
+pub trait Gathering {
+    /// What the method adds: readings or data keys.
     type Entry: Send;
 
     /// The kind a child must have to be asked.
     const KIND: Kind;
 
     /// Ask `child` for its entries.
-    fn gather_from<'a, C: Component>(
-        child: &'a C,
-        out: &'a mut DataMap<Self::Entry>,
-    ) -> impl Future<Output = Result<()>> + Send + 'a;
-}
-
-/// One of a device's `*_into` methods in progress: the derive's
-/// `__ophyd_gather` hands it each child in turn. Each child is awaited in
-/// place, with its concrete type: nothing is boxed.
-pub struct Gather<'o, G: Gathering> {
-    out: &'o mut DataMap<G::Entry>,
-    gathering: PhantomData<G>,
+    fn gather_from<'a, C: Component>(child: &'a C, out: &mut Gather<'a, Self::Entry>);
 }
 
 macro_rules! gatherings {
-    ($($(#[$doc:meta])* $name:ident: $entry:ty, $kind:ident, $method:ident, $start:ident;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident: $entry:ty, $kind:ident, $method:ident;)*) => {$(
         $(#[$doc])*
         pub struct $name;
 
@@ -91,18 +80,8 @@ macro_rules! gatherings {
             type Entry = $entry;
             const KIND: Kind = Kind::$kind;
 
-            fn gather_from<'a, C: Component>(
-                child: &'a C,
-                out: &'a mut DataMap<$entry>,
-            ) -> impl Future<Output = Result<()>> + Send + 'a {
+            fn gather_from<'a, C: Component>(child: &'a C, out: &mut Gather<'a, $entry>) {
                 child.$method(out)
-            }
-        }
-
-        impl<'o> Gather<'o, $name> {
-            #[doc = concat!("Start [`Component::", stringify!($method), "`].")]
-            pub fn $start(out: &'o mut DataMap<$entry>) -> Self {
-                Gather { out, gathering: PhantomData }
             }
         }
     )*};
@@ -110,25 +89,20 @@ macro_rules! gatherings {
 
 gatherings! {
     /// [`Component::read_into`] of the children of kind normal.
-    Readings: Reading, Normal, read_into, read;
+    Readings: Reading, Normal, read_into;
     /// [`Component::describe_into`] of the children of kind normal.
-    DataKeys: DataKey, Normal, describe_into, describe;
+    DataKeys: DataKey, Normal, describe_into;
     /// [`Component::read_configuration_into`] of the children of kind config.
-    ConfigReadings: Reading, Config, read_configuration_into, read_configuration;
+    ConfigReadings: Reading, Config, read_configuration_into;
     /// [`Component::describe_configuration_into`] of the children of kind config.
-    ConfigDataKeys: DataKey, Config, describe_configuration_into, describe_configuration;
+    ConfigDataKeys: DataKey, Config, describe_configuration_into;
 }
 
-impl<G: Gathering> Gather<'_, G> {
-    /// Append `child`'s entries, if its kind is one this gathering covers.
-    /// The future is the child's own (or a ready one), not a new state
-    /// machine around it: that layer, once per component, made `read()` of
-    /// a device of 10 soft signals 40% slower.
-    pub fn child<'a, C: Component>(&'a mut self, child: &'a C) -> impl Future<Output = Result<()>> + Send + 'a {
-        if child.kind().intersects(G::KIND) {
-            Either::Left(G::gather_from(child, self.out))
-        } else {
-            Either::Right(std::future::ready(Ok(())))
-        }
+/// Add `child`'s entries to `out`, if its kind is one `G` covers: one
+/// line of a device's `__ophyd_gather` per component.
+#[inline]
+pub fn gather_child<'a, G: Gathering, C: Component>(child: &'a C, out: &mut Gather<'a, G::Entry>) {
+    if child.kind().intersects(G::KIND) {
+        G::gather_from(child, out)
     }
 }

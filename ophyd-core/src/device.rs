@@ -9,6 +9,7 @@ use crate::component::{lookup, Component, DynComponent, DynDevice};
 use crate::connect::{connect_all, Backend, ConnectCtx};
 use crate::data::{DataKey, DataMap, Hints, Reading};
 use crate::error::{Error, Result};
+use crate::gather::Gather;
 use crate::kind::Kind;
 use crate::meta::DeviceMeta;
 use crate::staging::{self, StageSigs};
@@ -79,11 +80,7 @@ pub trait Device: Component + DynDevice {
     /// # Ok(()) }
     /// ```
     fn read(&self) -> impl Future<Output = Result<DataMap<Reading>>> + Send {
-        async move {
-            let mut out = DataMap::with_capacity(self.component_names().len());
-            self.read_into(&mut out).await?;
-            Ok(out)
-        }
+        async move { Gather::collect(self.component_names().len(), |out| self.read_into(out)).await }
     }
 
     /// Data keys for [`Device::read`].
@@ -99,15 +96,11 @@ pub trait Device: Component + DynDevice {
     /// # }
     /// # let det = Det::new("XF:det", "det");
     /// let description = det.describe().await?;
-    /// assert_eq!(description.get("det_reading").unwrap().source, "SIM:det_reading");
+    /// assert_eq!(&*description.get("det_reading").unwrap().source, "SIM:det_reading");
     /// # Ok(()) }
     /// ```
     fn describe(&self) -> impl Future<Output = Result<DataMap<DataKey>>> + Send {
-        async move {
-            let mut out = DataMap::new();
-            self.describe_into(&mut out).await?;
-            Ok(out)
-        }
+        async move { Gather::collect(self.component_names().len(), |out| self.describe_into(out)).await }
     }
 
     /// Readings of every component of kind config, recursively.
@@ -127,11 +120,7 @@ pub trait Device: Component + DynDevice {
     /// # Ok(()) }
     /// ```
     fn read_configuration(&self) -> impl Future<Output = Result<DataMap<Reading>>> + Send {
-        async move {
-            let mut out = DataMap::new();
-            self.read_configuration_into(&mut out).await?;
-            Ok(out)
-        }
+        async move { Gather::collect(self.component_names().len(), |out| self.read_configuration_into(out)).await }
     }
 
     /// Data keys for [`Device::read_configuration`].
@@ -151,11 +140,7 @@ pub trait Device: Component + DynDevice {
     /// # Ok(()) }
     /// ```
     fn describe_configuration(&self) -> impl Future<Output = Result<DataMap<DataKey>>> + Send {
-        async move {
-            let mut out = DataMap::new();
-            self.describe_configuration_into(&mut out).await?;
-            Ok(out)
-        }
+        async move { Gather::collect(self.component_names().len(), |out| self.describe_configuration_into(out)).await }
     }
 
     /// `{"fields": [...]}`: the data keys of hinted components, recursively.

@@ -38,6 +38,7 @@ mod deadline;
 mod derive_support;
 mod device;
 mod error;
+mod gather;
 mod kind;
 mod meta;
 mod policy;
@@ -71,6 +72,7 @@ pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
 pub mod implement {
     pub use crate::component::SuffixOptional;
     pub use crate::connect::{ConnectCtx, PendingConnect};
+    pub use crate::gather::{flush_soon, issue_together, Flush, Gather};
     #[doc(inline)]
     pub use crate::impl_signal_component;
     pub use crate::meta::{ComponentSpec, SignalMeta};

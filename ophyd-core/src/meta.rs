@@ -2,6 +2,7 @@
 //! [`SignalMeta`] for signals, and the [`ComponentSpec`] a parent hands to
 //! each child it builds.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::kind::{AtomicKind, Kind};
@@ -25,6 +26,9 @@ pub struct DeviceMeta {
     /// tells that someone else staged its sub-device since it did.
     pub(crate) stages_started: std::sync::atomic::AtomicU64,
     step_timeouts: Mutex<Option<StepTimeouts>>,
+    /// Whether its signals' reads come from monitors (see
+    /// [`DeviceMeta::set_auto_monitor`]): 0 as the parent says, 1 yes, 2 no.
+    auto_monitor: AtomicU8,
 }
 
 impl DeviceMeta {
@@ -40,6 +44,7 @@ impl DeviceMeta {
             staging: Default::default(),
             stages_started: Default::default(),
             step_timeouts: Mutex::new(None),
+            auto_monitor: AtomicU8::new(0),
         })
     }
 
@@ -55,6 +60,7 @@ impl DeviceMeta {
             staging: Default::default(),
             stages_started: Default::default(),
             step_timeouts: Mutex::new(None),
+            auto_monitor: AtomicU8::new(0),
         })
     }
 
@@ -107,6 +113,40 @@ impl DeviceMeta {
     /// ```
     pub fn set_step_timeouts(&self, timeouts: Option<StepTimeouts>) {
         *crate::sync::lock(&self.step_timeouts) = timeouts;
+    }
+
+    /// Whether the signals of this device (and of its sub-devices, unless
+    /// they say otherwise) read from monitors of their PVs instead of
+    /// asking the server each time — ophyd's `auto_monitor` — as this device
+    /// or its nearest ancestor that says; `None` if none does (then each
+    /// signal's transport decides). Signals that say for themselves are not
+    /// bound by it; signals that always have their value at hand (soft
+    /// signals) ignore it.
+    pub fn auto_monitor(&self) -> Option<bool> {
+        match self.auto_monitor.load(Ordering::Relaxed) {
+            1 => Some(true),
+            2 => Some(false),
+            _ => self.parent.as_ref().and_then(|parent| parent.auto_monitor()),
+        }
+    }
+
+    /// Choose monitored reads for this device's signals and sub-devices
+    /// (`None`: as the parent says).
+    ///
+    /// ```
+    /// use ophyd_core::DeviceMeta;
+    /// let meta = DeviceMeta::root("XF:det", "det");
+    /// assert_eq!(meta.auto_monitor(), None);
+    /// meta.set_auto_monitor(Some(true));
+    /// assert_eq!(meta.auto_monitor(), Some(true));
+    /// ```
+    pub fn set_auto_monitor(&self, auto_monitor: Option<bool>) {
+        let stored = match auto_monitor {
+            None => 0,
+            Some(true) => 1,
+            Some(false) => 2,
+        };
+        self.auto_monitor.store(stored, Ordering::Relaxed);
     }
 
     /// Replace the declared `stage_sigs` (done once, by the derive's constructor).

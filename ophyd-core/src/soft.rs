@@ -66,7 +66,7 @@ macro_rules! soft_signal {
         $(#[$doc])*
         pub struct $name<T> {
             meta: SignalMeta,
-            source: String,
+            source: Arc<str>,
             cell: Arc<SoftCell<T>>,
         }
 
@@ -77,7 +77,7 @@ macro_rules! soft_signal {
             }
 
             fn with_meta(meta: SignalMeta, value: T) -> Self {
-                $name { source: format!("SIM:{}", meta.name()), meta, cell: SoftCell::new(value) }
+                $name { source: format!("SIM:{}", meta.name()).into(), meta, cell: SoftCell::new(value) }
             }
 
             /// The shared cell behind the signal (simulation code writes
@@ -92,35 +92,21 @@ macro_rules! soft_signal {
                 Self::with_meta(SignalMeta::from_spec(spec), T::default())
             }
 
-            fn read_into<'a>(
-                &'a self,
-                out: &'a mut $crate::DataMap<$crate::Reading>,
-            ) -> impl std::future::Future<Output = $crate::Result<()>> + Send + 'a {
+            fn read_into<'a>(&'a self, out: &mut $crate::implement::Gather<'a, $crate::Reading>) {
                 let (value, ts) = self.cell.snapshot();
-                out.push(self.meta.key().clone(), $crate::Reading::new(value.to_value(), ts));
-                std::future::ready(Ok(()))
+                out.ready(self.meta.key().clone(), $crate::Reading::new(value.to_value(), ts));
             }
 
-            fn describe_into<'a>(
-                &'a self,
-                out: &'a mut $crate::DataMap<$crate::DataKey>,
-            ) -> impl std::future::Future<Output = $crate::Result<()>> + Send + 'a {
+            fn describe_into<'a>(&'a self, out: &mut $crate::implement::Gather<'a, $crate::DataKey>) {
                 let shape = self.cell.snapshot().0.shape();
-                out.push(self.meta.key().clone(), $crate::DataKey::new(self.source.clone(), T::DTYPE, shape));
-                std::future::ready(Ok(()))
+                out.ready(self.meta.key().clone(), $crate::DataKey::new(self.source.clone(), T::DTYPE, shape));
             }
 
-            fn read_configuration_into<'a>(
-                &'a self,
-                out: &'a mut $crate::DataMap<$crate::Reading>,
-            ) -> impl std::future::Future<Output = $crate::Result<()>> + Send + 'a {
+            fn read_configuration_into<'a>(&'a self, out: &mut $crate::implement::Gather<'a, $crate::Reading>) {
                 self.read_into(out)
             }
 
-            fn describe_configuration_into<'a>(
-                &'a self,
-                out: &'a mut $crate::DataMap<$crate::DataKey>,
-            ) -> impl std::future::Future<Output = $crate::Result<()>> + Send + 'a {
+            fn describe_configuration_into<'a>(&'a self, out: &mut $crate::implement::Gather<'a, $crate::DataKey>) {
                 self.describe_into(out)
             }
 

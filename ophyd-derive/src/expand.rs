@@ -116,7 +116,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
     });
     let gather = device.components().map(|(f, _)| {
         let (ident, ty) = (f.ident, f.ty);
-        quote_spanned!(ty.span()=> gather.child::<#ty>(&self.#ident).await?;)
+        quote_spanned!(ty.span()=> ::ophyd_core::__private::gather_child::<G, #ty>(&self.#ident, out);)
     });
     let connects = device.components().map(|(f, _)| {
         let (ident, ty) = (f.ident, f.ty);
@@ -137,7 +137,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
     let doc = format!(" Build a `{}` whose components' PVs are `prefix` + suffix, named `name`.", device.ident);
     let name = name_method();
     let into_methods =
-        component_into_methods(&a, |gather| quote!(self.__ophyd_gather(::ophyd_core::__private::Gather::#gather(out))));
+        component_into_methods(&a, |gathering| quote!(self.__ophyd_gather::<::ophyd_core::__private::#gathering>(out)));
     let behaviours = behaviour_methods(&device.attr);
 
     let mut tokens = target.inherent(quote! {
@@ -156,13 +156,12 @@ fn expand(device: &Device<'_>) -> TokenStream {
         }
 
         /// The body of `Component`'s four `*_into` methods: each component,
-        /// in order, adds its entries to `gather`.
-        async fn __ophyd_gather(
-            &self,
-            mut gather: ::ophyd_core::__private::Gather<'_, impl ::ophyd_core::__private::Gathering>,
-        ) -> ::ophyd_core::Result<()> {
+        /// in order, issues its part and adds its entries to `out`.
+        fn __ophyd_gather<#a, G: ::ophyd_core::__private::Gathering>(
+            &#a self,
+            out: &mut ::ophyd_core::implement::Gather<#a, G::Entry>,
+        ) {
             #(#gather)*
-            ::core::result::Result::Ok(())
         }
     });
     tokens.extend(target.implement(
@@ -230,13 +229,13 @@ pub fn name_method() -> TokenStream {
 }
 
 /// `Component`'s four `*_into` methods, each with the body `body` gives for
-/// the name of its `Gather` constructor.
+/// the name of its `Gathering`.
 pub fn component_into_methods(a: &Lifetime, body: impl Fn(&Ident) -> TokenStream) -> TokenStream {
     let methods = [
-        ("read_into", "Reading", "read"),
-        ("describe_into", "DataKey", "describe"),
-        ("read_configuration_into", "Reading", "read_configuration"),
-        ("describe_configuration_into", "DataKey", "describe_configuration"),
+        ("read_into", "Reading", "Readings"),
+        ("describe_into", "DataKey", "DataKeys"),
+        ("read_configuration_into", "Reading", "ConfigReadings"),
+        ("describe_configuration_into", "DataKey", "ConfigDataKeys"),
     ];
     methods
         .into_iter()
@@ -244,10 +243,7 @@ pub fn component_into_methods(a: &Lifetime, body: impl Fn(&Ident) -> TokenStream
             let (method, entry) = (format_ident!("{method}"), format_ident!("{entry}"));
             let body = body(&format_ident!("{gather}"));
             quote! {
-                fn #method<#a>(
-                    &#a self,
-                    out: &#a mut ::ophyd_core::DataMap<::ophyd_core::#entry>,
-                ) -> impl ::core::future::Future<Output = ::ophyd_core::Result<()>> + ::core::marker::Send + #a {
+                fn #method<#a>(&#a self, out: &mut ::ophyd_core::implement::Gather<#a, ::ophyd_core::#entry>) {
                     #body
                 }
             }

@@ -17,7 +17,7 @@ pub fn expand(device: &Device<'_>, errors: syn::Error) -> TokenStream {
     let a = fresh_lifetime(device.generics);
     let unreachable = quote!(::core::unreachable!("#[derive(Device)] failed to compile"));
     let name = expand::name_method();
-    let into_methods = expand::component_into_methods(&a, |_| quote!(async { #unreachable }));
+    let into_methods = expand::component_into_methods(&a, |_| quote!(#unreachable));
     let behaviours = expand::behaviour_methods(&device.attr);
 
     let mut tokens = errors;

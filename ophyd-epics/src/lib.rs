@@ -21,7 +21,7 @@
 //! let det = Det::new("trigger_with_pc", "det");
 //! det.connect(&ioc.transport()).await?;
 //! let description = det.describe().await?;
-//! assert_eq!(description.get("det_reading").unwrap().source, "PV:trigger_with_pc:reading");
+//! assert_eq!(&*description.get("det_reading").unwrap().source, "PV:trigger_with_pc:reading");
 //! # Ok(()) }
 //! ```
 

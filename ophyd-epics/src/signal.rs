@@ -1,14 +1,16 @@
 //! EPICS signals: [`EpicsSignal`] (read/write, optionally with a separate
 //! read-back PV) and [`EpicsSignalRO`] (read-only: no write methods at all).
 
+use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use ophyd_core::{DataKey, DataMap, Dtype, Error, Reading, Result, Status, Subscription, Tolerance};
-
-use ophyd_core::implement::{ComponentSpec, ConnectCtx, PendingConnect, SignalMeta};
+use futures::future::{BoxFuture, Either};
+use ophyd_core::__private::lock;
+use ophyd_core::implement::{ComponentSpec, ConnectCtx, Gather, PendingConnect, SignalMeta};
+use ophyd_core::{DataKey, Dtype, Error, Reading, Result, Status, Subscription, Tolerance};
 
 use crate::transport::{NativeType, PvChannel, PvError, PvMetadata, PvReading, Transport};
 use crate::value::EpicsValue;
@@ -64,12 +66,13 @@ fn millis(timeout: Option<Duration>) -> u64 {
 
 /// What every EPICS signal has: names, PVs, and, once connected, channels.
 /// The control metadata (units, limits, enum strings) is read on first
-/// need, not at connect: connecting stays one round trip per PV.
+/// need, not at connect (connecting stays one round trip per PV), and kept
+/// for as long as the connection it was read on lasts.
 struct PvCore<T> {
     meta: SignalMeta,
     read_pv: String,
     write_pv: String,
-    source: String,
+    source: Arc<str>,
     put_complete: bool,
     tolerance: Option<Tolerance>,
     /// How long a put-complete write may take, in milliseconds
@@ -77,15 +80,58 @@ struct PvCore<T> {
     completion_timeout_ms: AtomicU64,
     read: Slot<Arc<dyn PvChannel>>,
     write: Slot<Arc<dyn PvChannel>>,
-    metadata: Arc<Slot<PvMetadata>>,
+    /// The read PV's control metadata, with the connection it was read on
+    /// (see [`PvChannel::connections`]).
+    metadata: Arc<Slot<(u64, PvMetadata)>>,
+    /// This signal's own choice of monitored reads ([`AutoMonitor`]).
+    auto_monitor: AtomicU8,
+    /// The transport's choice, for signals and devices that make none.
+    transport_auto_monitor: AtomicBool,
+    /// The read PV's monitor, while reads are monitored.
+    monitor: Mutex<Option<Monitor>>,
     _value: PhantomData<fn() -> T>,
+}
+
+/// A signal's own choice of monitored reads, as stored in an `AtomicU8`.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum AutoMonitor {
+    /// As its device, or the transport, says.
+    Inherit,
+    On,
+    Off,
+}
+
+impl AutoMonitor {
+    fn from_choice(choice: Option<bool>) -> AutoMonitor {
+        match choice {
+            None => AutoMonitor::Inherit,
+            Some(true) => AutoMonitor::On,
+            Some(false) => AutoMonitor::Off,
+        }
+    }
+
+    fn choice(stored: u8) -> Option<bool> {
+        match stored {
+            s if s == AutoMonitor::On as u8 => Some(true),
+            s if s == AutoMonitor::Off as u8 => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// The subscription of a monitored signal, and the last value it brought.
+struct Monitor {
+    _subscription: Subscription,
+    /// The last value, with the connection it came on.
+    latest: Arc<Mutex<Option<(u64, PvReading)>>>,
 }
 
 impl<T: EpicsValue> PvCore<T> {
     fn new(meta: SignalMeta, read_pv: String, write_pv: String, put_complete: bool) -> Self {
         PvCore {
             meta,
-            source: format!("PV:{read_pv}"),
+            source: format!("PV:{read_pv}").into(),
             read_pv,
             write_pv,
             put_complete,
@@ -94,6 +140,9 @@ impl<T: EpicsValue> PvCore<T> {
             read: RwLock::new(None),
             write: RwLock::new(None),
             metadata: Arc::new(RwLock::new(None)),
+            auto_monitor: AtomicU8::new(AutoMonitor::Inherit as u8),
+            transport_auto_monitor: AtomicBool::new(false),
+            monitor: Mutex::new(None),
             _value: PhantomData,
         }
     }
@@ -182,6 +231,11 @@ impl<T: EpicsValue> PvCore<T> {
             });
         }
         store(&self.metadata, None);
+        *lock(&self.monitor) = None;
+        self.transport_auto_monitor.store(transport.auto_monitor(), Ordering::Relaxed);
+        if self.monitored() {
+            *lock(&self.monitor) = self.start_monitor(&channel);
+        }
         store(&self.read, Some(channel));
         Ok(())
     }
@@ -193,20 +247,113 @@ impl<T: EpicsValue> PvCore<T> {
         Ok(())
     }
 
-    /// The read PV's control metadata, read once and kept.
-    async fn metadata(&self) -> Result<PvMetadata> {
-        if let Some(m) = load(&self.metadata) {
-            return Ok(m);
-        }
+    /// The read channel, if it is up now: what is kept about the PV
+    /// (metadata, a monitored value) is not served while it is down.
+    fn live_read_channel(&self) -> Result<Arc<dyn PvChannel>> {
         let channel = self.read_channel()?;
-        let m = channel.metadata().await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))?;
-        store(&self.metadata, Some(m.clone()));
-        Ok(m)
+        if !channel.connected() {
+            return Err(self.pv_error(&self.read_pv, PvError::Disconnected, Action::Get));
+        }
+        Ok(channel)
+    }
+
+    /// The metadata kept from `channel`'s current connection, if any.
+    fn kept_metadata(&self, channel: &dyn PvChannel) -> Option<PvMetadata> {
+        load(&self.metadata).filter(|(connection, _)| *connection == channel.connections()).map(|(_, m)| m)
+    }
+
+    /// The read PV's control metadata, read once per connection and kept.
+    async fn metadata(&self) -> Result<PvMetadata> {
+        let channel = self.live_read_channel()?;
+        match self.kept_metadata(&*channel) {
+            Some(m) => Ok(m),
+            None => self.fetch_metadata(&channel).await,
+        }
+    }
+
+    /// Read the metadata from the IOC (the request is issued now) and keep
+    /// it for the connection it is read on.
+    fn fetch_metadata(&self, channel: &Arc<dyn PvChannel>) -> impl Future<Output = Result<PvMetadata>> + Send + '_ {
+        let (connection, reply) = (channel.connections(), channel.metadata());
+        async move {
+            let m = reply.await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))?;
+            store(&self.metadata, Some((connection, m.clone())));
+            Ok(m)
+        }
+    }
+
+    /// Whether reads are served by a monitor: as the signal says, else as
+    /// its nearest device that says, else as its transport says.
+    fn monitored(&self) -> bool {
+        AutoMonitor::choice(self.auto_monitor.load(Ordering::Relaxed))
+            .or_else(|| self.meta.parent().and_then(|device| device.auto_monitor()))
+            .unwrap_or_else(|| self.transport_auto_monitor.load(Ordering::Relaxed))
+    }
+
+    /// Subscribe to `channel` for monitored reads; `None` (reads then make
+    /// the round trip) if the transport refuses.
+    fn start_monitor(&self, channel: &Arc<dyn PvChannel>) -> Option<Monitor> {
+        let latest = Arc::new(Mutex::new(None));
+        let (kept, source) = (Arc::clone(&latest), Arc::downgrade(channel));
+        let subscribed = channel.subscribe(Arc::new(move |reading: &PvReading| {
+            if let Some(channel) = source.upgrade() {
+                *lock(&kept) = Some((channel.connections(), reading.clone()));
+            }
+        }));
+        match subscribed {
+            Ok(subscription) => Some(Monitor { _subscription: subscription, latest }),
+            Err(e) => {
+                tracing::warn!(pv = %self.read_pv, error = %e, "cannot monitor the PV; its reads make a round trip");
+                None
+            }
+        }
+    }
+
+    /// For a monitored signal, the last value its monitor brought on the
+    /// current connection of `channel`, which is up. `None` when there is
+    /// none yet (the monitor starts now if it had not, and this read makes
+    /// the round trip) or reads are not monitored (a monitor of earlier
+    /// reads is stopped).
+    fn monitored_reading(&self, channel: &Arc<dyn PvChannel>) -> Option<PvReading> {
+        let monitored = self.monitored();
+        let mut monitor = lock(&self.monitor);
+        match &*monitor {
+            Some(m) if monitored => {
+                let latest = lock(&m.latest);
+                latest.as_ref().filter(|(connection, _)| *connection == channel.connections()).map(|(_, r)| r.clone())
+            }
+            Some(_) => {
+                *monitor = None;
+                None
+            }
+            None if monitored => {
+                *monitor = self.start_monitor(channel);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// The current reading, from the monitor or the IOC: the request, if
+    /// one is needed, is issued now, before the future is polled.
+    fn request_reading(&self) -> Result<Requested> {
+        let channel = self.live_read_channel()?;
+        Ok(match self.monitored_reading(&channel) {
+            Some(reading) => Requested::Kept(reading),
+            None => Requested::Issued(channel.get()),
+        })
+    }
+
+    /// The reply to a request of [`PvCore::request_reading`].
+    async fn reply(&self, reply: BoxFuture<'static, std::result::Result<PvReading, PvError>>) -> Result<PvReading> {
+        reply.await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))
     }
 
     async fn reading(&self) -> Result<PvReading> {
-        let channel = self.read_channel()?;
-        channel.get().await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Get))
+        match self.request_reading()? {
+            Requested::Kept(reading) => Ok(reading),
+            Requested::Issued(reply) => self.reply(reply).await,
+        }
     }
 
     fn typed(&self, reading: &PvReading) -> Result<T> {
@@ -222,31 +369,58 @@ impl<T: EpicsValue> PvCore<T> {
         self.typed(&reading)
     }
 
-    async fn read_into(&self, out: &mut DataMap<Reading>) -> Result<()> {
-        let r = self.reading().await?;
-        out.push(
-            self.meta.key().clone(),
-            Reading { value: r.value, timestamp: r.timestamp, alarm_severity: Some(r.severity) },
-        );
-        Ok(())
+    fn read_into<'a>(&'a self, out: &mut Gather<'a, Reading>) {
+        let key = self.meta.key().clone();
+        match self.request_reading() {
+            Ok(Requested::Kept(r)) => out.ready(key, as_reading(r)),
+            Ok(Requested::Issued(reply)) => out.waiting(key, async move { self.reply(reply).await.map(as_reading) }),
+            Err(e) => out.failed(e),
+        }
     }
 
-    async fn describe_into(&self, out: &mut DataMap<DataKey>) -> Result<()> {
-        let m = self.metadata().await?;
+    fn describe_into<'a>(&'a self, out: &mut Gather<'a, DataKey>) {
+        let key = self.meta.key().clone();
+        let channel = match self.live_read_channel() {
+            Ok(channel) => channel,
+            Err(e) => return out.failed(e),
+        };
+        let kept = self.kept_metadata(&*channel);
         // As ophyd: an array's shape is its current length, not its capacity.
-        let shape = if T::DTYPE == Dtype::Array { self.reading().await?.value.shape() } else { Vec::new() };
-        // As ophyd 1.11: units and limits always (null when unknown),
-        // precision and enum strings only when the PV has them.
-        let key = DataKey {
+        let shape = match T::DTYPE {
+            Dtype::Array => Some(self.request_reading()),
+            _ => None,
+        };
+        let (kept, shape) = match (kept, shape) {
+            (Some(m), None) => return out.ready(key, self.data_key(m, Vec::new())),
+            (kept, shape) => (kept, shape),
+        };
+        let metadata = match kept {
+            Some(m) => Either::Left(std::future::ready(Ok(m))),
+            None => Either::Right(self.fetch_metadata(&channel)),
+        };
+        out.waiting(key, async move {
+            let shape = match shape {
+                None => Vec::new(),
+                Some(Ok(Requested::Kept(r))) => r.value.shape(),
+                Some(Ok(Requested::Issued(reply))) => self.reply(reply).await?.value.shape(),
+                Some(Err(e)) => return Err(e),
+            };
+            Ok(self.data_key(metadata.await?, shape))
+        });
+    }
+
+    /// The data key, as ophyd 1.11 describes an EPICS signal: units and
+    /// limits always (null when unknown), precision and enum strings only
+    /// when the PV has them.
+    fn data_key(&self, m: PvMetadata, shape: Vec<usize>) -> DataKey {
+        DataKey {
             units: Some(m.units),
             lower_ctrl_limit: Some(m.lower_ctrl_limit),
             upper_ctrl_limit: Some(m.upper_ctrl_limit),
             precision: m.precision,
             enum_strs: m.enum_strs,
             ..DataKey::new(self.source.clone(), T::DTYPE, shape)
-        };
-        out.push(self.meta.key().clone(), key);
-        Ok(())
+        }
     }
 
     fn subscribe(&self, callback: impl Fn(&T, f64) + Send + Sync + 'static) -> Result<Subscription> {
@@ -326,15 +500,18 @@ impl<T: EpicsValue> PvCore<T> {
                 return status;
             }
         };
-        let cached = load(&self.metadata);
-        let (slot, read) = (self.metadata.clone(), self.read_channel());
+        let read = self.live_read_channel();
+        let kept = read.as_ref().ok().and_then(|channel| self.kept_metadata(&**channel));
+        let slot = self.metadata.clone();
         let what = status.what().to_owned();
         Status::from_future(what, async move {
-            let m = match cached {
+            let m = match kept {
                 Some(m) => m,
                 None => {
-                    let m = read?.metadata().await.map_err(|e| write.error(&value, e, false))?;
-                    store(&slot, Some(m.clone()));
+                    let read = read?;
+                    let connection = read.connections();
+                    let m = read.metadata().await.map_err(|e| write.error(&value, e, false))?;
+                    store(&slot, Some((connection, m.clone())));
                     m
                 }
             };
@@ -346,6 +523,18 @@ impl<T: EpicsValue> PvCore<T> {
             status.await
         })
     }
+}
+
+/// A reading of [`PvCore::request_reading`].
+enum Requested {
+    /// The value a monitor brought.
+    Kept(PvReading),
+    /// The reply to a get issued to the IOC.
+    Issued(BoxFuture<'static, std::result::Result<PvReading, PvError>>),
+}
+
+fn as_reading(r: PvReading) -> Reading {
+    Reading { value: r.value, timestamp: r.timestamp, alarm_severity: Some(r.severity) }
 }
 
 /// One write of a signal: who it is for, and how to report its outcome.
@@ -477,31 +666,19 @@ macro_rules! pv_signal {
                 Self::from_spec(spec)
             }
 
-            fn read_into<'a>(
-                &'a self,
-                out: &'a mut DataMap<Reading>,
-            ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+            fn read_into<'a>(&'a self, out: &mut Gather<'a, Reading>) {
                 self.core.read_into(out)
             }
 
-            fn describe_into<'a>(
-                &'a self,
-                out: &'a mut DataMap<DataKey>,
-            ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+            fn describe_into<'a>(&'a self, out: &mut Gather<'a, DataKey>) {
                 self.core.describe_into(out)
             }
 
-            fn read_configuration_into<'a>(
-                &'a self,
-                out: &'a mut DataMap<Reading>,
-            ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+            fn read_configuration_into<'a>(&'a self, out: &mut Gather<'a, Reading>) {
                 self.core.read_into(out)
             }
 
-            fn describe_configuration_into<'a>(
-                &'a self,
-                out: &'a mut DataMap<DataKey>,
-            ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+            fn describe_configuration_into<'a>(&'a self, out: &mut Gather<'a, DataKey>) {
                 self.core.describe_into(out)
             }
 
@@ -521,9 +698,44 @@ macro_rules! pv_signal {
                 &self.core.read_pv
             }
 
-            /// The read PV's control metadata (read from the PV once, then kept).
+            /// The read PV's control metadata (read from the PV once per
+            /// connection, then kept).
             pub async fn metadata(&self) -> Result<PvMetadata> {
                 self.core.metadata().await
+            }
+
+            /// Whether reads come from a monitor of the PV, without a round
+            /// trip: as the signal says, else as its nearest device that says
+            /// ([`DeviceMeta::set_auto_monitor`](ophyd_core::DeviceMeta::set_auto_monitor)),
+            /// else as the transport it was connected through says
+            /// ([`Transport::with_auto_monitor`]).
+            pub fn auto_monitor(&self) -> bool {
+                self.core.monitored()
+            }
+
+            /// Choose monitored reads for this signal (ophyd's
+            /// `auto_monitor`); `None` leaves the choice to its device or
+            /// transport. A monitored signal's `read()` and `get()` return
+            /// the latest value the IOC sent, with the IOC's timestamp and
+            /// alarm severity. They never serve it stale: while the PV is
+            /// disconnected they fail naming it, and after a reconnection
+            /// they serve what the IOC sends on the new connection (until it
+            /// comes, they read from the IOC).
+            ///
+            /// ```
+            /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+            /// # use ophyd_core::prelude::*;
+            /// # use ophyd_epics::{sim::SimIoc, EpicsSignalRO};
+            /// # let ioc = SimIoc::trigger_with_pc("tpc:");
+            /// let reading = EpicsSignalRO::<f64>::new("tpc:reading", "reading");
+            /// reading.set_auto_monitor(Some(true));
+            /// reading.connect(&ioc.transport()).await?;
+            /// ioc.write("tpc:reading", 4.0);
+            /// assert_eq!(reading.get().await?, 4.0); // from the monitor
+            /// # Ok(()) }
+            /// ```
+            pub fn set_auto_monitor(&self, auto_monitor: Option<bool>) {
+                self.core.auto_monitor.store(AutoMonitor::from_choice(auto_monitor) as u8, Ordering::Relaxed);
             }
 
             /// Connect this signal alone (devices connect all their signals

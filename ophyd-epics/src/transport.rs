@@ -163,6 +163,13 @@ pub trait PvChannel: Send + Sync + 'static {
     /// Whether the connection is up now.
     fn connected(&self) -> bool;
 
+    /// How many times the channel has connected: 1 once it first has, one
+    /// more on each reconnection (the IOC rebooted, the network came back).
+    /// What a client keeps about a PV — its control metadata, a monitored
+    /// value — holds for one connection: the PV may have changed while it
+    /// was away.
+    fn connections(&self) -> u64;
+
     /// Read the value, timestamp and severity.
     fn get(&self) -> BoxFuture<'static, Result<PvReading, PvError>>;
 
@@ -224,22 +231,47 @@ pub trait PvChannel: Send + Sync + 'static {
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct Transport(Arc<dyn PvTransport>);
+pub struct Transport {
+    transport: Arc<dyn PvTransport>,
+    auto_monitor: bool,
+}
 
 impl Transport {
     /// Wrap a transport.
     pub fn new(transport: impl PvTransport) -> Transport {
-        Transport(Arc::new(transport))
+        Transport { transport: Arc::new(transport), auto_monitor: false }
+    }
+
+    /// This transport, with monitored reads for every signal connected
+    /// through it that does not say otherwise (itself or through one of its
+    /// devices): ophyd's `auto_monitor`. A monitored signal reads the
+    /// latest value the IOC sent, without a round trip (see
+    /// [`EpicsSignal::set_auto_monitor`](crate::EpicsSignal::set_auto_monitor)).
+    ///
+    /// ```
+    /// # use ophyd_epics::sim::SimIoc;
+    /// let transport = SimIoc::trigger_with_pc("trigger_with_pc:").transport().with_auto_monitor(true);
+    /// assert!(transport.auto_monitor());
+    /// ```
+    pub fn with_auto_monitor(mut self, auto_monitor: bool) -> Transport {
+        self.auto_monitor = auto_monitor;
+        self
+    }
+
+    /// Whether signals connected through this transport monitor their PVs
+    /// unless they (or their devices) say otherwise.
+    pub fn auto_monitor(&self) -> bool {
+        self.auto_monitor
     }
 
     /// A description for messages.
     pub fn describe(&self) -> String {
-        self.0.describe()
+        self.transport.describe()
     }
 
     /// Connect to one PV.
     pub fn connect(&self, pv: &str) -> BoxFuture<'static, Result<Arc<dyn PvChannel>, PvError>> {
-        self.0.connect(pv)
+        self.transport.connect(pv)
     }
 }
 
@@ -247,6 +279,6 @@ impl ophyd_core::Backend for Transport {}
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Transport({})", self.0.describe())
+        write!(f, "Transport({})", self.transport.describe())
     }
 }

@@ -2,7 +2,7 @@
 //! Foundation benchmarks (DESIGN.md, "Speed"):
 //!
 //! - `read()` of a 10-signal device on soft signals (target: under 0.5 µs;
-//!   Python ophyd 1.11: 42 µs);
+//!   Python ophyd 1.11: 42 µs), and its `describe()` (target: under 1 µs);
 //! - `stage()` + `unstage()` of a device with one `stage_sigs` entry on the
 //!   simulated IOC (target: under 250 µs; Python ophyd 1.11 on a real IOC:
 //!   1657 µs).
@@ -53,6 +53,13 @@ fn read_ten_soft_signals(c: &mut Criterion) {
     });
 }
 
+fn describe_ten_soft_signals(c: &mut Criterion) {
+    let det = TenSignals::new("", "det");
+    c.bench_function("describe() of a 10-signal device, soft signals", |b| {
+        b.iter(|| det.describe().now_or_never().expect("soft data keys are ready at once").expect("describe"))
+    });
+}
+
 fn stage_unstage_one_stage_sig(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let ioc = SimIoc::trigger_with_pc("trigger_with_pc:");
@@ -67,5 +74,5 @@ fn stage_unstage_one_stage_sig(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, read_ten_soft_signals, stage_unstage_one_stage_sig);
+criterion_group!(benches, read_ten_soft_signals, describe_ten_soft_signals, stage_unstage_one_stage_sig);
 criterion_main!(benches);

@@ -511,7 +511,7 @@ impl Bench {
         let mut reported = staging::unrestored(det);
         reported.extend(staging::unrestored(cam));
         for entry in &reported {
-            let i = STAGED.iter().position(|pv| entry.source == format!("PV:{pv}"));
+            let i = STAGED.iter().position(|pv| *entry.source == *format!("PV:{pv}"));
             match i {
                 Some(i) if identical(&entry.original, &self.originals[i]) => {}
                 _ => return Err(format!("after {after}: a wrong original is recorded: {entry:?}")),
@@ -519,7 +519,7 @@ impl Bench {
         }
         for (i, pv) in STAGED.iter().enumerate() {
             let changed = self.ioc.get(pv).map_or(true, |v| !identical(&v, &self.originals[i]));
-            if changed && !reported.iter().any(|entry| entry.source == format!("PV:{pv}")) {
+            if changed && !reported.iter().any(|entry| *entry.source == *format!("PV:{pv}")) {
                 return Err(format!(
                     "after {after}: {pv} holds {:?}, not its original {:?}, and nothing reports it as still changed",
                     self.ioc.get(pv),

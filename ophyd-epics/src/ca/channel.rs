@@ -33,13 +33,14 @@ use std::collections::HashMap;
 use std::ffi::{c_long, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use epics_ca_sys as sys;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use ophyd_core::__private::lock;
+use ophyd_core::implement::flush_soon;
 use ophyd_core::{Subscription, Value};
 use tokio::sync::{oneshot, watch};
 
@@ -62,6 +63,8 @@ struct Shared {
     info: Mutex<Option<PvInfo>>,
     pending: Mutex<HashMap<usize, Pending>>,
     next_request: AtomicUsize,
+    /// How many times the channel has connected.
+    connections: AtomicU64,
 }
 
 impl Shared {
@@ -76,8 +79,9 @@ impl Shared {
     }
 
     /// Issue one request through `call` (given the request's callback
-    /// argument) and flush it; `on_reply` runs on libca's callback thread
-    /// with the reply.
+    /// argument) and have it flushed (at once, or with the other requests
+    /// of a device tree issued together: see [`flush_soon`]); `on_reply`
+    /// runs on libca's callback thread with the reply.
     fn request_then(
         &self,
         on_reply: impl FnOnce(&Reply) + Send + 'static,
@@ -85,19 +89,12 @@ impl Shared {
     ) -> Result<(), PvError> {
         // Registered first: the reply may come before the call returns.
         let id = self.register(Box::new(on_reply));
-        let issued = self.context.with(|| {
-            let status = call(id as *mut c_void);
-            if status::check(status).is_ok() {
-                // SAFETY: no arguments; `with` has attached this thread to
-                // the channel's context, the one the request is queued in.
-                unsafe { sys::ca_flush_io() };
-            }
-            status
-        });
+        let issued = self.context.with(|| call(id as *mut c_void));
         if let Err(e) = status::check(issued) {
             self.take(id);
             return Err(e);
         }
+        flush_soon(&self.context);
         Ok(())
     }
 
@@ -268,6 +265,7 @@ impl CaChannel {
             info: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicUsize::new(1),
+            connections: AtomicU64::new(0),
         });
         // libca's strong count, the channel's user pointer; see the module documentation.
         let puser = Arc::into_raw(shared.clone()).cast_mut().cast::<c_void>();
@@ -331,6 +329,10 @@ impl PvChannel for CaChannel {
 
     fn connected(&self) -> bool {
         self.inner.connected()
+    }
+
+    fn connections(&self) -> u64 {
+        self.inner.shared.connections.load(Ordering::SeqCst)
     }
 
     fn get(&self) -> BoxFuture<'static, Result<PvReading, PvError>> {
@@ -401,7 +403,7 @@ impl PvChannel for CaChannel {
         // the channel's context. `usr` stays valid for as long as libca holds
         // it (until `MonitorGuard::drop`).
         let subscribed = self.inner.shared.context.with(|| unsafe {
-            let status = sys::ca_create_subscription(
+            sys::ca_create_subscription(
                 dbr::time_request(native),
                 0,
                 self.inner.chid,
@@ -409,11 +411,7 @@ impl PvChannel for CaChannel {
                 Some(on_monitor),
                 usr.cast_mut().cast::<c_void>(),
                 &mut evid,
-            );
-            if status::check(status).is_ok() {
-                sys::ca_flush_io();
-            }
-            status
+            )
         });
         if let Err(e) = status::check(subscribed) {
             // SAFETY: reclaims the count made into `usr` above: libca refused
@@ -421,6 +419,7 @@ impl PvChannel for CaChannel {
             unsafe { drop(Arc::from_raw(usr)) };
             return Err(e);
         }
+        flush_soon(&self.inner.shared.context);
         let guard = Reaped::new(MonitorGuard { channel: self.inner.clone(), evid, monitor });
         Ok(Subscription::new(move || {
             // Ended now, even when clearing it waits for the reaper.
@@ -534,6 +533,11 @@ unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
         // one of `create`'s, the only code that registers this callback.
         let shared = unsafe { channel_state(args.chid) };
         let up = args.op == c_long::from(sys::CA_OP_CONN_UP);
+        if up {
+            // Before the monitors' first events of this connection, which
+            // libca delivers after this callback.
+            shared.connections.fetch_add(1, Ordering::SeqCst);
+        }
         // Only `CaChannel::connected` waits on `connection`, and only for up.
         shared.connection.send_if_modified(|connected| {
             *connected = up;

@@ -49,6 +49,14 @@ impl Context {
     }
 }
 
+impl ophyd_core::implement::Flush for Context {
+    fn flush(&self) {
+        // SAFETY: no arguments; `with` attaches this thread to this
+        // context, the one whose send buffer is flushed.
+        self.with(|| unsafe { sys::ca_flush_io() });
+    }
+}
+
 /// C text that may be null, as an owned string: a borrow would be free to
 /// outlive the C text.
 ///

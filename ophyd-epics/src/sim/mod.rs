@@ -160,6 +160,9 @@ struct SimPv {
     next_subscriber: AtomicU64,
     writable: AtomicBool,
     connected: AtomicBool,
+    /// How many times the PV has come on the network (see
+    /// [`PvChannel::connections`]).
+    connections: AtomicU64,
     on_put: Mutex<Option<PutHandler>>,
 }
 
@@ -306,6 +309,7 @@ impl SimIoc {
             next_subscriber: AtomicU64::new(0),
             writable: AtomicBool::new(spec.writable),
             connected: AtomicBool::new(true),
+            connections: AtomicU64::new(1),
             on_put: Mutex::new(spec.on_put),
         });
         self.db.pvs.write().unwrap_or_else(|p| p.into_inner()).insert(spec.name, pv);
@@ -367,9 +371,15 @@ impl SimIoc {
     }
 
     /// Take `pv` off the network (operations fail with "disconnected") or
-    /// bring it back (waiting connects then succeed).
+    /// bring it back (waiting connects then succeed, and, as Channel Access
+    /// does on a reconnection, every subscription gets the current value).
     pub fn set_connected(&self, pv: &str, connected: bool) {
-        self.expect_pv(pv).connected.store(connected, Ordering::SeqCst);
+        let p = self.expect_pv(pv);
+        let was = p.connected.swap(connected, Ordering::SeqCst);
+        if connected && !was {
+            p.connections.fetch_add(1, Ordering::SeqCst);
+            p.post(&p.reading());
+        }
         self.db.changed.notify_waiters();
     }
 
@@ -471,6 +481,10 @@ impl PvChannel for SimChannel {
 
     fn connected(&self) -> bool {
         self.check().is_ok()
+    }
+
+    fn connections(&self) -> u64 {
+        self.pv.connections.load(Ordering::SeqCst)
     }
 
     fn get(&self) -> BoxFuture<'static, Result<PvReading, PvError>> {
