@@ -35,6 +35,7 @@ mod component;
 mod connect;
 mod data;
 mod deadline;
+mod defaults;
 mod derive_support;
 mod device;
 mod error;
@@ -71,6 +72,7 @@ pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
 pub mod implement {
     pub use crate::component::SuffixOptional;
     pub use crate::connect::{ConnectCtx, PendingConnect};
+    pub use crate::defaults::{UnlessDeviceCustomStage, UnlessDeviceCustomStop, UnlessDeviceCustomTrigger};
     #[doc(inline)]
     pub use crate::impl_signal_component;
     pub use crate::meta::{ComponentSpec, SignalMeta};
