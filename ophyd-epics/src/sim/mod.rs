@@ -3,6 +3,11 @@
 //! limits, timestamps, alarm severities, access rights, put-completion
 //! handlers and monitors. It is the embedded default transport: examples and
 //! most tests run on it with nothing installed.
+//!
+//! Declare PVs with [`PvSpec`] and [`SimIoc::add`]; [`PvSpec::busy`] makes a
+//! put-complete PV that finishes after a [`Delay`], and
+//! [`SimIoc::add_with_rbv`] a setpoint with its `_RBV` read-back. A PV the
+//! IOC does not have fails to connect at once, naming the nearest it has.
 
 mod motor;
 mod pvs;

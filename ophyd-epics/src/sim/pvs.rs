@@ -122,3 +122,54 @@ impl SimIoc {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use ophyd_core::{Enum, Signal, Value, Writable};
+
+    use super::*;
+    use crate::EpicsSignal;
+
+    #[tokio::test]
+    async fn a_read_back_follows_what_the_setpoints_own_handler_stores_and_not_what_it_refuses() {
+        let ioc = SimIoc::new();
+        ioc.add_with_rbv(PvSpec::double("x", 1.0).on_put(|_, value| match value.as_f64() {
+            Some(v) if v < 0.0 => PutAction::Refuse("negative".into()),
+            _ => PutAction::accept(&Value::Float(value.as_f64().unwrap_or(0.0) * 2.0)),
+        }));
+        let x = EpicsSignal::<f64>::new("x", "x");
+        x.connect(&ioc.transport()).await.unwrap();
+        x.put(3.0).await.unwrap();
+        assert_eq!(ioc.get("x_RBV"), Some(Value::Float(6.0)), "what the handler stored");
+        assert!(x.put(-1.0).await.is_err());
+        assert_eq!(ioc.get("x_RBV"), Some(Value::Float(6.0)), "a refused write changes nothing");
+    }
+
+    #[tokio::test]
+    async fn a_busy_pv_runs_its_results_then_goes_back_to_zero_and_a_zero_write_does_nothing_else() {
+        let ioc = SimIoc::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        ioc.add(PvSpec::enumeration("cnt", &["Done", "Count"], 0).busy(Duration::ZERO, move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }));
+        let cnt = EpicsSignal::<Enum>::new("cnt", "cnt").with_put_complete(true);
+        cnt.connect(&ioc.transport()).await.unwrap();
+        cnt.set("Count").await.unwrap();
+        assert_eq!((runs.load(Ordering::SeqCst), cnt.get().await.unwrap()), (1, Enum::Index(0)));
+        cnt.set("Done").await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "a write of 0 only stores it");
+    }
+
+    #[test]
+    fn a_delay_read_from_a_pv_that_is_missing_or_negative_is_none() {
+        let ioc = SimIoc::new();
+        ioc.add(PvSpec::double("t", -1.0));
+        assert_eq!(Delay::seconds_in("t").resolve(&ioc), Duration::ZERO);
+        assert_eq!(Delay::seconds_in("nothing").resolve(&ioc), Duration::ZERO);
+        ioc.write("t", 0.5);
+        assert_eq!(Delay::seconds_in("t").resolve(&ioc), Duration::from_millis(500));
+    }
+}
