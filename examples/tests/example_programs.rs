@@ -181,3 +181,33 @@ fn count_aborted_with_ctrl_c_exits_promptly_even_with_standard_input_open() {
     };
     assert_eq!(status.code(), Some(130), "an aborted run exits with 130");
 }
+
+#[test]
+fn the_scaler_story_stages_triggers_reads_and_counts_a_device_of_ones_own() {
+    let jsonl = std::env::temp_dir().join(format!("ophyd-rs-scaler-{}.jsonl", std::process::id()));
+    let out = example("scaler").arg(&jsonl).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for step in [
+        "count mode before staging: AutoCount",
+        "count mode while staged: OneShot",
+        "count mode after unstaging: AutoCount",
+        // Counted for the preset time (0.1 s at 10000/s), not read before the counting ended.
+        r#""scaler_s1":{"value":1000"#,
+        r#""scaler_s4":{"value":6"#,
+        "3 events, exit status Success",
+    ] {
+        assert!(text.contains(step), "no `{step}` in:\n{text}");
+    }
+    assert!(text.contains("scaler_s1") && text.contains("seq_num"), "a live table: {text}");
+
+    let documents: Vec<Json> =
+        std::fs::read_to_string(&jsonl).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    std::fs::remove_file(&jsonl).ok();
+    let names: Vec<&str> = documents.iter().map(|d| d[0].as_str().unwrap()).collect();
+    assert_eq!(names, ["start", "descriptor", "event", "event", "event", "stop"]);
+    for event in documents.iter().filter(|d| d[0] == "event") {
+        assert_eq!(event[1]["data"]["scaler_s1"], 1000, "{event}");
+    }
+    assert_eq!(documents[1][1]["configuration"]["scaler"]["data"]["scaler_count_mode"], 0, "OneShot while staged");
+}

@@ -141,7 +141,8 @@ pub enum Error {
     /// A PV's native type does not fit the signal's declared value type.
     #[error(
         "`{signal}`: PV {pv} holds {actual}, but the signal was declared to hold {expected}, \
-         which cannot hold every value of it exactly"
+         which cannot hold every value of it exactly{}",
+        fits_hint(.fits.as_deref())
     )]
     TypeMismatch {
         /// The signal's name.
@@ -152,6 +153,8 @@ pub enum Error {
         expected: String,
         /// What the PV holds.
         actual: String,
+        /// A value type that does fit the PV (`"Enum"`, `"Vec<f64>"`), if any.
+        fits: Option<String>,
     },
 
     /// A value of the wrong type for a signal (a run-time `stage_sigs` entry, say).
@@ -372,5 +375,13 @@ impl fmt::Display for Restores<'_> {
         } else {
             write!(f, " (and putting back what it had changed failed: {})", List(self.0))
         }
+    }
+}
+
+/// The end of a type mismatch's message: the value type to declare instead.
+fn fits_hint(fits: Option<&str>) -> String {
+    match fits {
+        Some(ty) => format!("; declare it with `{ty}`, e.g. `EpicsSignal<{ty}>` or `EpicsSignalRO<{ty}>`"),
+        None => String::new(),
     }
 }

@@ -35,6 +35,7 @@ mod component;
 mod connect;
 mod data;
 mod deadline;
+mod defaults;
 mod derive_support;
 mod device;
 mod error;
@@ -72,6 +73,7 @@ pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
 pub mod implement {
     pub use crate::component::SuffixOptional;
     pub use crate::connect::{ConnectCtx, PendingConnect};
+    pub use crate::defaults::{UnlessDeviceCustomStage, UnlessDeviceCustomStop, UnlessDeviceCustomTrigger};
     pub use crate::gather::{flush_soon, issue_together, Flush, Gather};
     #[doc(inline)]
     pub use crate::impl_signal_component;

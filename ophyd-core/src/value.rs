@@ -104,17 +104,34 @@ pub enum Dtype {
 
 /// An enum value: read as its index, written by index or by label.
 ///
+/// A value read with the enum's strings ([`Enum::labelled`]; an EPICS
+/// signal's `get_labelled`) carries both, and prints as its label.
+///
 /// ```
 /// use ophyd_core::Enum;
 /// assert_eq!(Enum::from(1), Enum::Index(1));
 /// assert_eq!(Enum::from("on"), Enum::Label("on".into()));
+/// let strings = ["off".to_owned(), "on".to_owned()];
+/// let read = Enum::Index(1).labelled(&strings);
+/// assert_eq!(read.to_string(), "on");
+/// assert_eq!((read.index(), read.label()), (Some(1), Some("on")));
 /// ```
+///
+/// The variants compare as they are: `Enum::Index(1)` is not equal to the
+/// same value labelled; compare [`Enum::index`] or [`Enum::label`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Enum {
     /// The index into the enum's strings.
     Index(u16),
     /// One of the enum's strings; resolved to an index by whoever holds them.
     Label(String),
+    /// An index with its string, as read along with the enum's strings.
+    Labelled {
+        /// The index into the enum's strings.
+        index: u16,
+        /// The string at `index`.
+        label: String,
+    },
 }
 
 impl Default for Enum {
@@ -124,28 +141,50 @@ impl Default for Enum {
 }
 
 impl Enum {
-    /// The index, if this is an index.
+    /// The index, if known.
     pub fn index(&self) -> Option<u16> {
         match self {
-            Enum::Index(i) => Some(*i),
+            Enum::Index(index) | Enum::Labelled { index, .. } => Some(*index),
             Enum::Label(_) => None,
+        }
+    }
+
+    /// The label, if known (Python ophyd's `get(as_string=True)`).
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            Enum::Label(label) | Enum::Labelled { label, .. } => Some(label),
+            Enum::Index(_) => None,
         }
     }
 
     /// Resolve a label against the enum's strings (an index stays as it is).
     pub fn resolve(&self, strings: &[String]) -> Option<u16> {
         match self {
-            Enum::Index(i) => Some(*i),
+            Enum::Index(index) | Enum::Labelled { index, .. } => Some(*index),
             Enum::Label(l) => strings.iter().position(|s| s == l).map(|i| i as u16),
+        }
+    }
+
+    /// This value with both its index and its label, looked up in the
+    /// enum's `strings`; as it is if they do not have it (an index beyond
+    /// them, a label not among them).
+    pub fn labelled(self, strings: &[String]) -> Enum {
+        let Some(index) = self.resolve(strings) else { return self };
+        match strings.get(usize::from(index)) {
+            Some(label) => Enum::Labelled { index, label: label.clone() },
+            None => self,
         }
     }
 }
 
+/// An index prints as its number, a label as its string quoted (as it was
+/// written), a labelled value as its label.
 impl fmt::Display for Enum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Enum::Index(i) => write!(f, "{i}"),
             Enum::Label(l) => write!(f, "{l:?}"),
+            Enum::Labelled { label, .. } => f.write_str(label),
         }
     }
 }
@@ -315,7 +354,7 @@ impl SignalValue for Enum {
     const DTYPE: Dtype = Dtype::Integer;
     fn to_value(&self) -> Value {
         match self {
-            Enum::Index(i) => Value::Int(i64::from(*i)),
+            Enum::Index(index) | Enum::Labelled { index, .. } => Value::Int(i64::from(*index)),
             Enum::Label(l) => Value::String(l.clone()),
         }
     }
@@ -326,8 +365,12 @@ impl SignalValue for Enum {
             _ => None,
         }
     }
+    /// The same index, or, where one side has no index, the same label.
     fn matches(&self, target: &Self, _: Tolerance) -> bool {
-        self == target
+        match (self.index(), target.index()) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.label().is_some() && self.label() == target.label(),
+        }
     }
 }
 
@@ -400,6 +443,28 @@ mod tests {
         let strings = vec!["off".to_string(), "on".to_string()];
         assert_eq!(Enum::from("on").resolve(&strings), Some(1));
         assert_eq!(Enum::from("maybe").resolve(&strings), None);
+    }
+
+    #[test]
+    fn a_labelled_enum_prints_its_label_and_writes_its_index() {
+        let strings = vec!["off".to_string(), "on".to_string()];
+        let on = Enum::Index(1).labelled(&strings);
+        assert_eq!(on, Enum::Labelled { index: 1, label: "on".into() });
+        assert_eq!(on.to_string(), "on");
+        assert_eq!(on.to_value(), Value::Int(1));
+        assert_eq!(Enum::from("on").labelled(&strings), on, "a label gets its index too");
+        assert_eq!(Enum::Index(7).labelled(&strings), Enum::Index(7), "beyond the strings: left as it is");
+        assert_eq!(Enum::from("maybe").labelled(&strings), Enum::from("maybe"));
+    }
+
+    #[test]
+    fn enums_match_by_index_or_else_by_label() {
+        let on = Enum::Labelled { index: 1, label: "on".into() };
+        let exact = Tolerance::EXACT;
+        assert!(Enum::Index(1).matches(&on, exact) && on.matches(&Enum::Index(1), exact));
+        assert!(Enum::from("on").matches(&on, exact));
+        assert!(!Enum::Index(0).matches(&on, exact));
+        assert!(!Enum::Index(1).matches(&Enum::from("on"), exact), "an index and a bare label cannot be compared");
     }
 
     #[test]

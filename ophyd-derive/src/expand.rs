@@ -372,12 +372,14 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 }
 
 /// ophyd's default `Stage`, `Trigger` and `Stop`, for the behaviours not
-/// listed in `custom(...)`.
+/// listed in `custom(...)`: the markers that `ophyd_core`'s blanket impls
+/// give the defaults to. A hand-written impl then conflicts with a blanket
+/// impl whose bound, in rustc's message, names `custom(...)`.
 pub fn default_behaviours(target: &Target<'_>, attr: &DeviceAttr) -> TokenStream {
     [
-        (attr.custom_stage, quote!(::ophyd_core::Stage)),
-        (attr.custom_trigger, quote!(::ophyd_core::Trigger)),
-        (attr.custom_stop, quote!(::ophyd_core::Stop)),
+        (attr.custom_stage, quote!(::ophyd_core::implement::UnlessDeviceCustomStage)),
+        (attr.custom_trigger, quote!(::ophyd_core::implement::UnlessDeviceCustomTrigger)),
+        (attr.custom_stop, quote!(::ophyd_core::implement::UnlessDeviceCustomStop)),
     ]
     .into_iter()
     .filter(|(custom, _)| custom.is_none())

@@ -37,13 +37,34 @@ use syn::{parse_macro_input, DeriveInput};
 /// }
 /// ```
 ///
-/// Field attribute `#[component(...)]` keys: `suffix = "..."` (appended to
-/// the device's prefix), `kind = "normal" | "config" | "hinted" |
-/// "omitted"`, `put_complete` (writes wait for the server's completion),
-/// `stage = <value>` (an entry of `stage_sigs`, type-checked against the
-/// signal). Struct attribute `#[device(custom(stage, trigger, stop))]`:
-/// the behaviours you implement yourself (`Stage`, `Trigger`, `Stop`);
-/// the others get ophyd's defaults.
+/// Field attribute `#[component(...)]` keys, Python ophyd's
+/// `Component(cls, suffix, kind=..., put_complete=...)`:
+///
+/// - `suffix = "..."`: appended to the device's prefix to make the PV name.
+///   EPICS signals need one; soft signals and sub-devices may leave it out.
+/// - `kind = "normal" | "config" | "hinted" | "omitted"`: where the value
+///   shows up. Without `kind` a component is `"normal"`, as in ophyd: in
+///   `read()` and `describe()`, but not in `hints()` (that is `"hinted"`).
+/// - `put_complete`: writes wait for the IOC to finish processing (EPICS
+///   put-callback), so the write's `Status`, and a `trigger()` that returns
+///   it, finishes when the acquisition does. Without it a write finishes as
+///   soon as the IOC has taken the value: a trigger would be done at once
+///   and a `read()` right after it would return the value from before the
+///   acquisition. Give it to every acquire, count or move PV you wait on.
+/// - `stage = <value>`: an entry of `stage_sigs` (Python's
+///   `stage_sigs['enabled'] = 1`), type-checked against the signal; entries
+///   are applied in field order.
+///
+/// Fields without `#[component]` are plain state, built with `Default`.
+///
+/// Struct attribute `#[device(custom(stage, trigger, stop))]`: the
+/// behaviours you implement yourself (`impl Stage`, `impl Trigger`,
+/// `impl Stop`, where Python would override `stage`, `trigger`, `stop`);
+/// the others get ophyd's defaults. Writing an impl without listing it here
+/// is a conflict with the default, which rustc reports as a conflicting
+/// impl for `T: UnlessDeviceCustomTrigger` (or `...Stage`, `...Stop`): add
+/// the behaviour to `custom(...)`. A hand-written `stage` calls
+/// `self.stage_default()` where Python calls `super().stage()`.
 #[proc_macro_derive(Device, attributes(component, device))]
 pub fn derive_device(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

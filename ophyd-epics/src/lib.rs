@@ -27,6 +27,7 @@
 
 #[cfg(feature = "ca")]
 pub mod ca;
+mod enum_label;
 mod motor;
 mod signal;
 pub mod sim;

@@ -228,6 +228,7 @@ impl<T: EpicsValue> PvCore<T> {
                 pv: self.read_pv.clone(),
                 expected: T::TYPE_NAME.to_owned(),
                 actual: info.to_string(),
+                fits: crate::value::value_type_for(info).map(str::to_owned),
             });
         }
         store(&self.metadata, None);

@@ -64,10 +64,11 @@ pub struct PvInfo {
 
 impl fmt::Display for PvInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let article = if self.native == NativeType::Enum { "an" } else { "a" };
         if self.count == 1 {
-            write!(f, "a {} scalar", self.native)
+            write!(f, "{article} {} scalar", self.native)
         } else {
-            write!(f, "a {} array of {}", self.native, self.count)
+            write!(f, "{article} {} array of {}", self.native, self.count)
         }
     }
 }

@@ -65,6 +65,23 @@ impl EpicsValue for Enum {
     }
 }
 
+/// The value type to declare for a PV of type `info`, named as in Rust
+/// (`"f64"`, `"Vec<f64>"`, `"Enum"`): one that fits it, the widest of its
+/// kind where several do, as a Python ophyd user would expect (`f64` for
+/// any floating-point PV). `None` for an array of enums, which no type fits.
+pub(crate) fn value_type_for(info: PvInfo) -> Option<&'static str> {
+    let (scalar, array) = match info.native {
+        NativeType::Double | NativeType::Float => ("f64", "Vec<f64>"),
+        NativeType::Long => ("i32", "Vec<i32>"),
+        NativeType::Short => ("i16", "Vec<i16>"),
+        NativeType::Char => ("u8", "Vec<u8>"),
+        NativeType::String => ("String", "Vec<String>"),
+        NativeType::Enum if info.count == 1 => return Some("Enum"),
+        NativeType::Enum => return None,
+    };
+    Some(if info.count == 1 { scalar } else { array })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +184,39 @@ mod tests {
         assert!(!f64::fits(info(NativeType::String, 1)));
         assert!(!f64::fits(info(NativeType::Enum, 1)));
         assert!(!f64::fits(info(NativeType::Double, 10)));
+    }
+
+    #[test]
+    fn the_value_type_suggested_for_a_pv_fits_it() {
+        fn fits_by_name(name: &str) -> fn(PvInfo) -> bool {
+            match name {
+                "f64" => f64::fits,
+                "i32" => i32::fits,
+                "i16" => i16::fits,
+                "u8" => u8::fits,
+                "String" => <String as EpicsValue>::fits,
+                "Enum" => Enum::fits,
+                "Vec<f64>" => Vec::<f64>::fits,
+                "Vec<i32>" => Vec::<i32>::fits,
+                "Vec<i16>" => Vec::<i16>::fits,
+                "Vec<u8>" => Vec::<u8>::fits,
+                "Vec<String>" => Vec::<String>::fits,
+                other => panic!("suggested a type the test does not know: {other}"),
+            }
+        }
+        use NativeType as N;
+        for native in [N::Double, N::Float, N::Long, N::Short, N::Char, N::String, N::Enum] {
+            for count in [1, 8] {
+                let pv = info(native, count);
+                match value_type_for(pv) {
+                    Some(name) => assert!(fits_by_name(name)(pv), "{name} suggested for {pv} does not fit it"),
+                    None => assert_eq!((native, count), (N::Enum, 8), "only an enum array has no type"),
+                }
+            }
+        }
+        assert_eq!(value_type_for(info(N::Enum, 1)), Some("Enum"));
+        assert_eq!(value_type_for(info(N::String, 1)), Some("String"));
+        assert_eq!(value_type_for(info(N::Float, 1)), Some("f64"));
     }
 
     #[test]

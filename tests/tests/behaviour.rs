@@ -194,6 +194,7 @@ on_both_transports! {
     pv_info_gives_the_native_type_and_capacity,
     a_signal_of_the_wrong_type_fails_at_connect_naming_the_pv_and_both_types,
     a_value_type_that_cannot_hold_every_value_of_the_pv_exactly_is_refused_at_connect,
+    a_type_mismatch_names_the_value_type_that_fits_the_pv,
     set_and_wait_waits_for_the_read_back_pv,
     puts_are_clamped_to_the_drive_limits,
     #[sim_differs = "simulator differs: it clamps waveform elements to the control limits; a waveform record's LOPR/HOPR only describe, the IOC stores 150"]
@@ -211,6 +212,7 @@ on_both_transports! {
     a_put_without_write_access_is_refused_with_libcas_reason,
     check_put_refuses_what_put_would_refuse_and_writes_nothing,
     enums_are_set_by_label_or_index_and_read_as_their_index,
+    enums_read_as_their_labels,
     an_enum_label_written_to_the_channel_is_resolved_by_the_ioc,
     #[sim_differs = "simulator differs: an unknown enum label put on the channel is refused before it is sent (PvError::BadValue); a CA client sends the label and the IOC refuses it (PvError::Refused after sending)"]
     an_unknown_enum_label_written_to_the_channel_is_refused_by_the_ioc,
@@ -230,6 +232,7 @@ on_both_transports! {
     #[sim_differs = "simulator differs: it posts a monitor event for every write; an analog output record (MDEL 0) posts none when the value did not change"]
     writing_the_same_value_again_posts_no_monitor_event,
     a_status_waits_for_a_condition_on_a_signal,
+    #[sim_differs = "simulator differs: it knows at once that it serves no such PV, so connecting fails at once, naming the nearest PVs it serves, instead of timing out (ophyd-epics `sim::unknown` tests it)"]
     connect_timeout_lists_every_pv_that_did_not_connect,
     losing_the_ioc_fails_operations_at_once_and_its_return_restores_them,
     #[sim_differs = "simulator differs: a put-complete write in flight when its PV goes off the network still completes successfully; over Channel Access it fails at once as disconnected"]
@@ -522,8 +525,8 @@ async fn pv_info_gives_the_native_type_and_capacity<F: Fixture>() {
     assert_eq!(info(&f, "double").await, "a DOUBLE scalar");
     assert_eq!(info(&f, "long").await, "a LONG scalar");
     assert_eq!(info(&f, "string").await, "a STRING scalar");
-    assert_eq!(info(&f, "mbbo").await, "a ENUM scalar");
-    assert_eq!(info(&f, "bo").await, "a ENUM scalar");
+    assert_eq!(info(&f, "mbbo").await, "an ENUM scalar");
+    assert_eq!(info(&f, "bo").await, "an ENUM scalar");
     assert_eq!(info(&f, "doubles").await, "a DOUBLE array of 16");
 }
 
@@ -555,6 +558,24 @@ async fn a_value_type_that_cannot_hold_every_value_of_the_pv_exactly_is_refused_
     // Types that hold every value do connect.
     assert_eq!(signal::<F, f64>(&f, "long").await.get().await.unwrap(), 42.0);
     assert_eq!(signal::<F, i64>(&f, "long").await.get().await.unwrap(), 42);
+}
+
+async fn a_type_mismatch_names_the_value_type_that_fits_the_pv<F: Fixture>() {
+    let f = F::soft().await;
+    let cases = [
+        (connect_error::<F, f64>(&f, "mbbo").await, "Enum"),
+        (connect_error::<F, f64>(&f, "string").await, "String"),
+        (connect_error::<F, f32>(&f, "double").await, "f64"),
+        (connect_error::<F, String>(&f, "doubles").await, "Vec<f64>"),
+    ];
+    for (err, fitting) in cases {
+        let text = err.to_string();
+        match err {
+            Error::TypeMismatch { fits, .. } => assert_eq!(fits.as_deref(), Some(fitting), "{text}"),
+            other => panic!("expected a type mismatch, got {other}"),
+        }
+        assert!(text.contains(&format!("`EpicsSignal<{fitting}>`")), "the message says what to declare: {text}");
+    }
 }
 
 // --- Writes ------------------------------------------------------------------
@@ -715,6 +736,18 @@ async fn enums_are_set_by_label_or_index_and_read_as_their_index<F: Fixture>() {
     let reason = not_sent(&f, "mbbo", err);
     assert!(text.contains("Broken") && reason.contains("Fault"), "the error lists the enum strings: {text}");
     assert_eq!(mbbo.get().await.unwrap(), Enum::Index(0), "an unknown label changes nothing");
+}
+
+async fn enums_read_as_their_labels<F: Fixture>() {
+    let f = F::soft().await;
+    let mbbo = signal::<F, Enum>(&f, "mbbo").await;
+    set_and_wait(&mbbo, "Fault").await.unwrap();
+    assert_eq!(mbbo.get_label().await.unwrap(), "Fault");
+    let value = mbbo.get_labelled().await.unwrap();
+    assert_eq!((value.index(), value.to_string()), (Some(2), "Fault".to_owned()), "prints as its label");
+    let read_only = EpicsSignalRO::<Enum>::new(&f.pv("bo"), "bo");
+    read_only.connect(&f.transport()).await.unwrap();
+    assert_eq!(read_only.get_label().await.unwrap(), "Disabled");
 }
 
 async fn an_enum_label_written_to_the_channel_is_resolved_by_the_ioc<F: Fixture>() {

@@ -3,9 +3,18 @@
 //! limits, timestamps, alarm severities, access rights, put-completion
 //! handlers and monitors. It is the embedded default transport: examples and
 //! most tests run on it with nothing installed.
+//!
+//! Declare PVs with [`PvSpec`] and [`SimIoc::add`]; [`PvSpec::busy`] makes a
+//! put-complete PV that finishes after a [`Delay`], and
+//! [`SimIoc::add_with_rbv`] a setpoint with its `_RBV` read-back. A PV the
+//! IOC does not have fails to connect at once, naming the nearest it has.
 
 mod motor;
+mod pvs;
 mod tutorial;
+mod unknown;
+
+pub use pvs::Delay;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -438,15 +447,17 @@ impl PvTransport for SimTransport {
         let ioc = self.ioc.clone();
         let name = pv.to_owned();
         async move {
-            // Like a CA search: wait until someone serves the PV.
+            // Like a CA search, a PV off the network is waited for; but one
+            // the IOC does not have at all fails at once, naming its nearest.
             loop {
                 let notified = ioc.db.changed.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                if let Some(pv) = ioc.pv(&name) {
-                    if pv.connected.load(Ordering::SeqCst) {
-                        return Ok(Arc::new(SimChannel { ioc: ioc.clone(), pv }) as Arc<dyn PvChannel>);
-                    }
+                let Some(pv) = ioc.pv(&name) else {
+                    return Err(unknown::unknown_pv(&name, &ioc.pv_names()));
+                };
+                if pv.connected.load(Ordering::SeqCst) {
+                    return Ok(Arc::new(SimChannel { ioc: ioc.clone(), pv }) as Arc<dyn PvChannel>);
                 }
                 notified.await;
             }
