@@ -27,7 +27,7 @@ use futures::future::join_all;
 use ophyd_core::prelude::*;
 use ophyd_epics::ca::CaTransport;
 use ophyd_epics::{EpicsSignal, Transport};
-use ophyd_tests::block::{self, Block};
+use ophyd_tests::block;
 use ophyd_tests::ioc::{self, Ioc, SoftDatabase};
 
 /// The most devices connected at once; the IOC serves this many blocks.
@@ -36,8 +36,6 @@ const MAX_DEVICES: usize = 1000;
 const CONNECT_SIZES: [(usize, usize); 3] = [(10, 41), (100, 21), (MAX_DEVICES, 7)];
 /// Generous: connecting must never time out in a benchmark.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the IOC gets to clear the channels of a round before the next.
-const SETTLE: Duration = Duration::from_millis(300);
 
 /// The counters the IOC serves, each updating ten times a second.
 const COUNTERS: usize = 1000;
@@ -88,50 +86,15 @@ async fn connect_at_scale(ctx: &Context, transport: &Transport) {
     }
 }
 
-fn bare_pvs(prefixes: &[String]) -> Vec<CString> {
-    prefixes.iter().flat_map(|p| block::pvs(p)).map(|pv| CString::new(pv).unwrap()).collect()
-}
-
-/// Bare libca: a channel per PV, all created, then all awaited.
-async fn connect_bare(ctx: &Context, pvs: &[CString]) -> Vec<Channel> {
-    let mut channels: Vec<Channel> = pvs.iter().map(|pv| Channel::new(ctx, pv).unwrap()).collect();
-    join_all(channels.iter_mut().map(|c| c.connected())).await;
-    channels
-}
-
-/// ophyd-rs: a [`Block`] per prefix, all connecting at once.
-async fn connect_ours(transport: &Transport, prefixes: &[String]) -> Vec<Block> {
-    let devices: Vec<Block> = prefixes.iter().enumerate().map(|(i, p)| Block::new(p, &format!("d{i}"))).collect();
-    for outcome in join_all(devices.iter().map(|d| d.connect_timeout(transport, CONNECT_TIMEOUT))).await {
-        outcome.unwrap();
-    }
-    devices
-}
-
 async fn connect_timing(ctx: &Context, transport: &Transport, prefixes: &[String], rounds: usize) {
-    let pvs = bare_pvs(prefixes);
-    let (mut bare, mut ours) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        for which in [round % 2, 1 - round % 2] {
-            tokio::time::sleep(SETTLE).await;
-            let t = Instant::now();
-            if which == 0 {
-                let channels = connect_bare(ctx, &pvs).await;
-                bare.push(t.elapsed());
-                drop(channels);
-            } else {
-                let devices = connect_ours(transport, prefixes).await;
-                ours.push(t.elapsed());
-                drop(devices);
-            }
-        }
-    }
+    let (bare, ours) = block::time_connects(ctx, transport, prefixes, rounds).await;
+    let pvs = prefixes.len() * block::SUFFIXES.len();
     let (b, o) = (median(bare), median(ours));
-    let per_pv = |d: Duration| micros(d) / pvs.len() as f64;
+    let per_pv = |d: Duration| micros(d) / pvs as f64;
     println!(
         "{:>8} {:>7} {:>7} | {:>12.1} {:>12.1} | {:>10.1} {:>10.1} | {:>6.3}",
         prefixes.len(),
-        pvs.len(),
+        pvs,
         rounds,
         millis(b),
         millis(o),
@@ -153,11 +116,11 @@ fn resident_bytes() -> u64 {
 /// first, in a process that has connected nothing yet, then ophyd-rs's
 /// while bare's are still held, so neither reuses memory the other freed.
 async fn memory_per_pv(ctx: &Context, transport: &Transport, prefixes: &[String]) {
-    let pvs = bare_pvs(prefixes);
+    let pvs = block::bare_pvs(prefixes);
     let before = resident_bytes();
-    let channels = connect_bare(ctx, &pvs).await;
+    let channels = block::connect_bare(ctx, &pvs).await;
     let with_bare = resident_bytes();
-    let devices = connect_ours(transport, prefixes).await;
+    let devices = block::connect(transport, prefixes, CONNECT_TIMEOUT).await;
     let with_both = resident_bytes();
     let per_pv = |grown: u64| grown as f64 / pvs.len() as f64;
     println!("memory per connected PV ({} PVs, growth of the resident set):", pvs.len());

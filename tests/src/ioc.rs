@@ -121,6 +121,14 @@ impl SoftDatabase {
         each.into_iter().fold(self, |database, macros| database.load(file, macros))
     }
 
+    /// These loads, then `other`'s (under either's access security file,
+    /// this one's if both have one).
+    pub fn and(mut self, other: SoftDatabase) -> SoftDatabase {
+        self.loads.extend(other.loads);
+        self.access_security = self.access_security.or(other.access_security);
+        self
+    }
+
     fn add_to(&self, command: &mut Command, prefix: &str) {
         let dir = iocs_dir();
         for (file, macros) in &self.loads {
