@@ -3,6 +3,8 @@
 # root, holding what the Channel Access tests and the parity checks need:
 #   - ophyd 1.11 (the Python reference), pyepics, event-model, bluesky;
 #   - caproto (the tutorial's `trigger_with_pc` IOC);
+#   - ophyd-async with aioca, its Channel Access backend (a peer in the
+#     benchmarks);
 #   - epicscorelibs (EPICS base's soft IOC, and a libca that ophyd-epics'
 #     `ca` feature links against when no other libca is found).
 #
@@ -25,6 +27,8 @@ requirements=(
   "pyepics"
   "event-model"
   "bluesky"
+  "ophyd-async"
+  "aioca"
 )
 
 die() { echo "setup-venv: error: $*" >&2; exit 1; }
@@ -56,6 +60,7 @@ fi
 import os
 import epicscorelibs.path  # before pyepics, which it configures
 import bluesky, caproto, epics, event_model, ophyd  # noqa: F401
+import aioca, ophyd_async.epics.core  # noqa: F401
 lib = epicscorelibs.path.lib_path
 if not os.path.exists(os.path.join(lib, "libca.so")) and not any(
         f.startswith("libca") for f in os.listdir(lib)):

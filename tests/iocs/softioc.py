@@ -7,7 +7,9 @@ access-security file and ends in an interactive shell on standard input; this
 runs the same start-up steps, then waits for SIGTERM/SIGINT, or for its parent
 (the test process) to go away, so an IOC never outlives its test.
 
-Usage: softioc.py -d FILE.db [-m P=prefix:] [-a FILE.acf]
+Usage: softioc.py -d FILE.db [-r FILE.db MACROS]... [-m P=prefix:] [-a FILE.acf]
+`-r` loads a database once more with macros of its own (besides `-m`'s): a
+template loaded once per device serves any number of distinct PVs.
 Prints "IOC Running" on standard error once iocInit() has completed.
 Channel Access only: no pvAccess server is started.
 """
@@ -31,6 +33,15 @@ def exit_with_parent():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-d", "--database", action="append", default=[], help="database file (repeatable)")
+    parser.add_argument(
+        "-r",
+        "--records",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("FILE", "MACROS"),
+        help="database file and macros of this load only, e.g. block.db D=dev7 (repeatable)",
+    )
     parser.add_argument("-m", "--macros", default="", help="macros for every database, e.g. P=test:")
     parser.add_argument("-a", "--acf", default=None, help="access security configuration file")
     args = parser.parse_args()
@@ -45,7 +56,9 @@ def main():
         if args.macros and eioc.dbCore.asSetSubstitutions(args.macros.encode()) not in (0, None):
             raise SystemExit(f"asSetSubstitutions({args.macros}) failed")
 
-    eioc.start_ioc(dbs=[(db, args.macros) for db in args.database], extra_dbd_load=(), extra_dso_load=())
+    loads = [(db, args.macros) for db in args.database]
+    loads += [(db, ",".join(m for m in (args.macros, own) if m)) for db, own in args.records]
+    eioc.start_ioc(dbs=loads, extra_dbd_load=(), extra_dso_load=())
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

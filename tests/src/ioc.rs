@@ -1,7 +1,7 @@
 //! Real IOCs for the Channel Access tests, run as child processes on
-//! loopback: EPICS base's soft IOC (`iocs/soft.db`, through the
-//! `epicscorelibs` Python package) and the staging tutorial's own IOC
-//! (caproto's `trigger_with_pc`). Both come from the project's Python
+//! loopback: EPICS base's soft IOC (`iocs/soft.db`, or any [`SoftDatabase`],
+//! through the `epicscorelibs` Python package) and the staging tutorial's own
+//! IOC (caproto's `trigger_with_pc`). Both come from the project's Python
 //! environment, `.venv` at the repository root (`scripts/setup-venv.sh`).
 //!
 //! # One CA client, several IOCs
@@ -65,7 +65,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The kinds of IOC the tests run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IocKind {
-    /// EPICS base's soft IOC with `iocs/soft.db` and `iocs/soft.acf`.
+    /// EPICS base's soft IOC: `iocs/soft.db` and `iocs/soft.acf` unless
+    /// started with [`Ioc::soft_serving`].
     Soft,
     /// The staging tutorial's IOC: caproto's `trigger_with_pc`.
     TriggerWithPc,
@@ -77,6 +78,66 @@ impl IocKind {
             IocKind::Soft => "soft",
             IocKind::TriggerWithPc => "tpc",
         }
+    }
+}
+
+/// What EPICS base's soft IOC serves: databases of `iocs/`, each load with
+/// the IOC's prefix as macro `P` and macros of its own, so that one template
+/// loaded once per device serves any number of distinct PVs.
+///
+/// ```no_run
+/// # use ophyd_tests::ioc::{Ioc, SoftDatabase};
+/// // 100 devices of ten PVs each: `<prefix>d0:v0` ... `<prefix>d99:v9`.
+/// let ioc = Ioc::soft_serving(SoftDatabase::new().load_each("block.db", (0..100).map(|i| format!("D=d{i}"))));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SoftDatabase {
+    /// `(file of iocs/, macros besides P)`, loaded in this order.
+    loads: Vec<(String, String)>,
+    /// An access security file of `iocs/`.
+    access_security: Option<String>,
+}
+
+impl SoftDatabase {
+    /// No records yet.
+    pub fn new() -> SoftDatabase {
+        SoftDatabase::default()
+    }
+
+    /// `iocs/soft.db` under `iocs/soft.acf`: what [`Ioc::soft`] serves.
+    pub fn standard() -> SoftDatabase {
+        SoftDatabase { access_security: Some("soft.acf".to_owned()), ..SoftDatabase::new() }.load("soft.db", "")
+    }
+
+    /// Also load `file` of `iocs/` with `macros` (`"D=dev7"`; `P` is always
+    /// set).
+    pub fn load(mut self, file: &str, macros: impl Into<String>) -> SoftDatabase {
+        self.loads.push((file.to_owned(), macros.into()));
+        self
+    }
+
+    /// Load `file` of `iocs/` once per entry of `each`, with its macros.
+    pub fn load_each(self, file: &str, each: impl IntoIterator<Item = String>) -> SoftDatabase {
+        each.into_iter().fold(self, |database, macros| database.load(file, macros))
+    }
+
+    /// These loads, then `other`'s (under either's access security file,
+    /// this one's if both have one).
+    pub fn and(mut self, other: SoftDatabase) -> SoftDatabase {
+        self.loads.extend(other.loads);
+        self.access_security = self.access_security.or(other.access_security);
+        self
+    }
+
+    fn add_to(&self, command: &mut Command, prefix: &str) {
+        let dir = iocs_dir();
+        for (file, macros) in &self.loads {
+            command.arg("-r").arg(dir.join(file)).arg(macros);
+        }
+        if let Some(acf) = &self.access_security {
+            command.arg("-a").arg(dir.join(acf));
+        }
+        command.arg("-m").arg(format!("P={prefix}"));
     }
 }
 
@@ -225,6 +286,8 @@ impl Drop for Lease {
 /// A running IOC, killed when dropped.
 pub struct Ioc {
     kind: IocKind,
+    /// What a soft IOC serves.
+    database: SoftDatabase,
     prefix: String,
     lease: Lease,
     child: Option<Child>,
@@ -237,10 +300,24 @@ impl Ioc {
     /// Start an IOC of `kind` with a fresh PV prefix on a port of the pool,
     /// and wait until it serves.
     pub fn start(kind: IocKind) -> Result<Ioc, IocError> {
+        let database = match kind {
+            IocKind::Soft => SoftDatabase::standard(),
+            IocKind::TriggerWithPc => SoftDatabase::new(),
+        };
+        Ioc::launched(kind, database)
+    }
+
+    /// Start EPICS base's soft IOC serving `database`, with a fresh PV prefix
+    /// on a port of the pool, and wait until it serves.
+    pub fn start_soft(database: SoftDatabase) -> Result<Ioc, IocError> {
+        Ioc::launched(IocKind::Soft, database)
+    }
+
+    fn launched(kind: IocKind, database: SoftDatabase) -> Result<Ioc, IocError> {
         let n = IOC_COUNT.fetch_add(1, Ordering::Relaxed);
         let prefix = format!("{}{}x{n}:", kind.short_name(), std::process::id());
         let log = std::env::temp_dir().join(format!("ophyd-rs-ioc-{}.log", prefix.trim_end_matches(':')));
-        let mut ioc = Ioc { kind, prefix, lease: Lease::take(), child: None, log };
+        let mut ioc = Ioc { kind, database, prefix, lease: Lease::take(), child: None, log };
         ioc.launch()?;
         Ok(ioc)
     }
@@ -251,6 +328,14 @@ impl Ioc {
     /// When it does not start, with its output.
     pub fn soft() -> Ioc {
         Ioc::start(IocKind::Soft).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Start EPICS base's soft IOC serving `database`.
+    ///
+    /// # Panics
+    /// When it does not start, with its output.
+    pub fn soft_serving(database: SoftDatabase) -> Ioc {
+        Ioc::start_soft(database).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Start the tutorial's `trigger_with_pc` IOC.
@@ -317,14 +402,8 @@ impl Ioc {
         let mut command = Command::new(crate::venv::python());
         match self.kind {
             IocKind::Soft => {
-                command
-                    .arg(dir.join("softioc.py"))
-                    .arg("-d")
-                    .arg(dir.join("soft.db"))
-                    .arg("-a")
-                    .arg(dir.join("soft.acf"))
-                    .arg("-m")
-                    .arg(format!("P={}", self.prefix));
+                command.arg(dir.join("softioc.py"));
+                self.database.add_to(&mut command, &self.prefix);
             }
             IocKind::TriggerWithPc => {
                 command.arg(dir.join("trigger_with_pc.py")).args([

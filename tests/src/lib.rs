@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 
 #[cfg(feature = "ca")]
+pub mod block;
+#[cfg(feature = "ca")]
 pub mod ioc;
 pub mod soft_sim;
 pub mod stuck;
