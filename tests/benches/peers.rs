@@ -14,18 +14,13 @@
 //! Run: `cargo bench -p ophyd-tests --features ca --bench peers` (after
 //! `scripts/setup-venv.sh`). Prints one Markdown table of medians.
 
-use std::ffi::CString;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use epics_ca::channel::TypedChannel;
-use epics_ca::request::Time;
-use epics_ca::types::{EpicsEnum, EpicsString};
-use epics_ca::{Channel, Context};
-use ophyd_core::prelude::*;
-use ophyd_core::Result;
+use epics_ca::Context;
 use ophyd_epics::ca::CaTransport;
-use ophyd_epics::{EpicsSignal, EpicsSignalRO, Transport};
+use ophyd_epics::Transport;
+use ophyd_tests::bench::{self, Pair, Samples};
 use ophyd_tests::block;
 use ophyd_tests::ioc::{self, Ioc, SoftDatabase};
 use ophyd_tests::venv;
@@ -33,207 +28,10 @@ use ophyd_tests::venv;
 /// Devices of ten PVs for the connect row, as Python's peers name them.
 const BLOCKS: usize = 100;
 
-/// A detector whose trigger is a put-complete write and whose reading is
-/// another PV.
-#[derive(Device)]
-#[device(custom(trigger))]
-struct Detector {
-    #[component(suffix = ":double", kind = "omitted", put_complete)]
-    acquire: EpicsSignal<f64>,
-    #[component(suffix = ":readonly", kind = "hinted")]
-    reading: EpicsSignalRO<f64>,
-}
-
-impl Trigger for Detector {
-    fn trigger(&self) -> Status {
-        self.acquire.set(1.0)
-    }
-}
-
-/// Ten PVs of every kind the soft IOC serves (as `benches/ca.rs`'s `Ten`).
-#[derive(Device)]
-struct Ten {
-    #[component(suffix = ":double")]
-    a: EpicsSignal<f64>,
-    #[component(suffix = ":long")]
-    b: EpicsSignal<i32>,
-    #[component(suffix = ":slow")]
-    c: EpicsSignal<f64>,
-    #[component(suffix = ":setpoint")]
-    d: EpicsSignal<f64>,
-    #[component(suffix = ":setpoint_RBV")]
-    e: EpicsSignalRO<f64>,
-    #[component(suffix = ":readonly")]
-    f: EpicsSignalRO<f64>,
-    #[component(suffix = ":float")]
-    g: EpicsSignal<f32>,
-    #[component(suffix = ":short")]
-    h: EpicsSignal<i16>,
-    #[component(suffix = ":mbbo")]
-    i: EpicsSignal<Enum>,
-    #[component(suffix = ":string")]
-    j: EpicsSignal<String>,
-}
-
-/// The same ten PVs as bare libca channels.
-struct BareTen {
-    a: TypedChannel<f64>,
-    b: TypedChannel<i32>,
-    c: TypedChannel<f64>,
-    d: TypedChannel<f64>,
-    e: TypedChannel<f64>,
-    f: TypedChannel<f64>,
-    g: TypedChannel<f32>,
-    h: TypedChannel<i16>,
-    i: TypedChannel<EpicsEnum>,
-    j: TypedChannel<EpicsString>,
-}
-
-impl BareTen {
-    async fn connect(ctx: &Context, prefix: &str) -> BareTen {
-        let pv = |suffix: &str| format!("{prefix}:{suffix}");
-        BareTen {
-            a: typed(ctx, &pv("double")).await,
-            b: typed(ctx, &pv("long")).await,
-            c: typed(ctx, &pv("slow")).await,
-            d: typed(ctx, &pv("setpoint")).await,
-            e: typed(ctx, &pv("setpoint_RBV")).await,
-            f: typed(ctx, &pv("readonly")).await,
-            g: typed(ctx, &pv("float")).await,
-            h: typed(ctx, &pv("short")).await,
-            i: typed(ctx, &pv("mbbo")).await,
-            j: typed(ctx, &pv("string")).await,
-        }
-    }
-
-    /// Every value with its time stamp, as `read()` gives: the ten gets go
-    /// out together, then all are awaited.
-    async fn read(&mut self) {
-        let (a, b, c, d, e, f, g, h, i, j) = futures::join!(
-            self.a.get::<Time<f64>>(),
-            self.b.get::<Time<i32>>(),
-            self.c.get::<Time<f64>>(),
-            self.d.get::<Time<f64>>(),
-            self.e.get::<Time<f64>>(),
-            self.f.get::<Time<f64>>(),
-            self.g.get::<Time<f32>>(),
-            self.h.get::<Time<i16>>(),
-            self.i.get::<Time<EpicsEnum>>(),
-            self.j.get::<Time<EpicsString>>(),
-        );
-        let all = (a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap(), e.unwrap());
-        std::hint::black_box((all, f.unwrap(), g.unwrap(), h.unwrap(), i.unwrap(), j.unwrap()));
-    }
-}
-
-/// A device with one `stage_sigs` entry.
-#[derive(Device)]
-struct Staged {
-    #[component(suffix = ":long", kind = "omitted", stage = 7)]
-    value: EpicsSignal<i32>,
-}
-
-async fn typed<T: epics_ca::types::Value + ?Sized>(ctx: &Context, pv: &str) -> TypedChannel<T> {
-    let mut ch = Channel::new(ctx, &CString::new(pv).unwrap()).unwrap();
-    ch.connected().await;
-    ch.into_typed::<T>().map_err(|(e, _)| e).unwrap()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// Medians of bare libca and ophyd-rs doing one work, measured interleaved.
-struct Pair {
-    bare: Duration,
-    ours: Duration,
-}
-
-impl Pair {
-    fn of(bare: Vec<Duration>, ours: Vec<Duration>) -> Pair {
-        Pair { bare: median(bare), ours: median(ours) }
-    }
-}
-
-/// Samples of bare libca and ophyd-rs, taken alternately.
-#[derive(Default)]
-struct Samples {
-    bare: Vec<Duration>,
-    ours: Vec<Duration>,
-}
-
-impl Samples {
-    fn medians(self) -> Pair {
-        Pair::of(self.bare, self.ours)
-    }
-}
-
-async fn cycle(ctx: &Context, transport: &Transport, prefix: &str, n: usize) -> Result<Pair> {
-    let mut acquire = typed::<f64>(ctx, &format!("{prefix}:double")).await;
-    let mut reading = typed::<f64>(ctx, &format!("{prefix}:readonly")).await;
-    let det = Detector::new(prefix, "det");
-    det.connect(transport).await?;
-    let mut samples = Samples::default();
-    for _ in 0..n {
-        let t = Instant::now();
-        acquire.put(1.0).unwrap().await.unwrap();
-        std::hint::black_box(reading.get::<Time<f64>>().await.unwrap().value);
-        samples.bare.push(t.elapsed());
-
-        let t = Instant::now();
-        det.trigger().await?;
-        std::hint::black_box(det.read().await?);
-        samples.ours.push(t.elapsed());
-    }
-    Ok(samples.medians())
-}
-
-async fn read_ten(ctx: &Context, transport: &Transport, prefix: &str, n: usize) -> Result<Pair> {
-    let mut bare_ten = BareTen::connect(ctx, prefix).await;
-    let ten = Ten::new(prefix, "ten");
-    ten.connect(transport).await?;
-    let mut samples = Samples::default();
-    for _ in 0..n {
-        let t = Instant::now();
-        bare_ten.read().await;
-        samples.bare.push(t.elapsed());
-
-        let t = Instant::now();
-        std::hint::black_box(ten.read().await?);
-        samples.ours.push(t.elapsed());
-    }
-    Ok(samples.medians())
-}
-
-async fn stage(ctx: &Context, transport: &Transport, prefix: &str, n: usize) -> Result<Pair> {
-    let mut value = typed::<i32>(ctx, &format!("{prefix}:long")).await;
-    let staged = Staged::new(prefix, "staged");
-    staged.connect(transport).await?;
-    let mut samples = Samples::default();
-    for _ in 0..n {
-        // Bare: read the original, write 7 and read it back, put the
-        // original back and read it back.
-        let t = Instant::now();
-        let original = value.get::<Time<i32>>().await.unwrap().value;
-        value.put(7).unwrap().await.unwrap();
-        assert_eq!(value.get::<Time<i32>>().await.unwrap().value, 7);
-        value.put(original).unwrap().await.unwrap();
-        assert_eq!(value.get::<Time<i32>>().await.unwrap().value, original);
-        samples.bare.push(t.elapsed());
-
-        let t = Instant::now();
-        staged.stage().await?;
-        staged.unstage().await?;
-        samples.ours.push(t.elapsed());
-    }
-    Ok(samples.medians())
-}
-
 async fn connect(ctx: &Context, transport: &Transport, ioc: &Ioc) -> Pair {
     let prefixes: Vec<String> = (0..BLOCKS).map(|i| ioc.pv(&format!("b{i}"))).collect();
     let (bare, ours) = block::time_connects(ctx, transport, &prefixes, 11).await;
-    Pair::of(bare, ours)
+    Samples { bare, ours }.medians()
 }
 
 /// What one Python peer measured: its version and, per work, the median
@@ -300,7 +98,7 @@ fn print_table(rows: &[(&str, &str, Pair)], ophyd: &PythonPeer, ophyd_async: &Py
             absent(py_async, if *key == "stage" { "no stage_sigs" } else { "—" }),
             shown(pair.bare),
             shown(pair.ours),
-            pair.ours.as_secs_f64() / pair.bare.as_secs_f64(),
+            pair.ratio(),
             speed_up(py, pair.ours),
             speed_up(py_async, pair.ours),
         );
@@ -320,10 +118,10 @@ fn main() {
             (
                 "trigger (put-complete) + read, one cycle",
                 "cycle",
-                cycle(&ctx, &transport, &prefix, 3000).await.unwrap(),
+                bench::cycle(&ctx, &transport, &prefix, 3000).await.unwrap(),
             ),
-            ("stage + unstage, one stage_sig", "stage", stage(&ctx, &transport, &prefix, 2000).await.unwrap()),
-            ("`read()` of a 10-PV device", "read10", read_ten(&ctx, &transport, &prefix, 2000).await.unwrap()),
+            ("stage + unstage, one stage_sig", "stage", bench::stage(&ctx, &transport, &prefix, 2000).await.unwrap()),
+            ("`read()` of a 10-PV device", "read10", bench::read_ten(&ctx, &transport, &prefix, 2000).await.unwrap()),
             ("connect 100 devices × 10 distinct PVs", "connect1000", connect(&ctx, &transport, &ioc).await),
         ]
     });

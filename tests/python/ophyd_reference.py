@@ -3,6 +3,7 @@ ophyd-rs too, on the same running IOC. Prints one JSON object.
 
 Usage: python ophyd_reference.py tutorial PREFIX   (caproto's trigger_with_pc)
        python ophyd_reference.py soft PREFIX       (EPICS base's soft IOC, tests/iocs/soft.db)
+       python ophyd_reference.py nested PREFIX     (the same IOC; a device tree three levels deep)
 
 PREFIX is the IOC's PV prefix without its trailing colon. The usual
 EPICS_CA_* environment variables say where the IOC is.
@@ -49,6 +50,32 @@ class EveryType(Device):
     strings = Cpt(EpicsSignalRO, ":strings", kind="omitted")
     setpoint = Cpt(EpicsSignalWithRBV, ":setpoint", kind="hinted")
     readonly = Cpt(EpicsSignalRO, ":readonly", kind="config")
+
+
+class Carriage(Device):
+    """The innermost level of `Nested`."""
+
+    readback = Cpt(EpicsSignalRO, ":readonly", kind="hinted")
+    mode = Cpt(EpicsSignal, ":mbbo", kind="config")
+
+
+class Axis(Device):
+    """The middle level of `Nested`: a signal, a sub-device, a signal."""
+
+    setpoint = Cpt(EpicsSignalWithRBV, ":setpoint")
+    carriage = Cpt(Carriage, "")
+    label = Cpt(EpicsSignal, ":string", kind="config")
+
+
+class Nested(Device):
+    """Signals around and between sub-devices, every kind at every level:
+    the order of the keys is the order a tree is walked in."""
+
+    first = Cpt(EpicsSignal, ":double", kind="hinted")
+    x = Cpt(Axis, "")
+    gain = Cpt(EpicsSignal, ":long", kind="config")
+    y = Cpt(Axis, "", kind="config")
+    last = Cpt(EpicsSignal, ":short")
 
 
 def fields(readings):
@@ -100,7 +127,13 @@ def soft(prefix):
     return common(dev)
 
 
+def nested(prefix):
+    dev = Nested(prefix, name="nested")
+    dev.wait_for_connection(timeout=10)
+    return common(dev)
+
+
 if __name__ == "__main__":
     kind, prefix = sys.argv[1], sys.argv[2]
-    result = {"tutorial": tutorial, "soft": soft}[kind](prefix)
+    result = {"tutorial": tutorial, "soft": soft, "nested": nested}[kind](prefix)
     print(json.dumps(result, default=list))

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 
 #[cfg(feature = "ca")]
+pub mod bench;
+#[cfg(feature = "ca")]
 pub mod block;
 #[cfg(feature = "ca")]
 pub mod ioc;

@@ -237,8 +237,11 @@ on_both_transports! {
     losing_the_ioc_fails_operations_at_once_and_its_return_restores_them,
     #[sim_differs = "simulator differs: a put-complete write in flight when its PV goes off the network still completes successfully; over Channel Access it fails at once as disconnected"]
     a_put_complete_write_in_flight_fails_as_disconnected_when_the_ioc_is_lost,
-    #[sim_differs = "simulator differs: a subscription gets nothing when its PV comes back; over Channel Access the monitor is re-established and delivers the current value"]
     a_subscription_delivers_the_current_value_again_when_the_ioc_returns,
+    monitored_reads_serve_the_latest_value_with_the_iocs_timestamp_without_a_round_trip,
+    a_monitored_read_fails_while_the_ioc_is_away_and_never_serves_a_value_from_before,
+    #[sim_differs = "simulator differs: a PV's metadata (units, limits) is fixed when it is declared; an IOC's fields can be written"]
+    describe_keeps_the_metadata_for_the_connection_and_reads_it_again_after_a_reconnection,
     trigger_finishes_when_the_ioc_completes_the_acquisition,
     trigger_while_disabled_is_refused_with_the_iocs_answer,
     the_tutorial_session_matches_python_ophyd_field_for_field,
@@ -993,6 +996,107 @@ async fn a_subscription_delivers_the_current_value_again_when_the_ioc_returns<F:
     f.restore_ioc();
     let value = tokio::time::timeout(Duration::from_secs(30), values.0.recv()).await;
     assert_eq!(value, Ok(Some(1.5)), "the current value once the IOC is back");
+}
+
+// --- Monitored reads and metadata kept per connection ----------------------
+
+/// Whether `future` is answered without waiting: nothing had to travel to
+/// the IOC and back.
+fn at_once<T>(future: impl std::future::Future<Output = T>) -> Option<T> {
+    futures::FutureExt::now_or_never(future)
+}
+
+async fn monitored_reads_serve_the_latest_value_with_the_iocs_timestamp_without_a_round_trip<F: Fixture>() {
+    let f = F::soft().await;
+    let dev = Served::new(f.device_prefix(), "dev");
+    dev.meta().set_auto_monitor(Some(true));
+    let dev = connected(&f, dev).await;
+    assert!(dev.double.auto_monitor(), "as its device says");
+    eventually(TIMEOUT, "the monitors' first values", || at_once(dev.read()).is_some_and(|r| r.is_ok())).await;
+
+    f.change("double", Value::Float(4.25)).await;
+    let key = "dev_double";
+    eventually(TIMEOUT, "the monitor bringing 4.25", || {
+        at_once(dev.read()).and_then(Result::ok).is_some_and(|r| r.get(key).unwrap().value == Value::Float(4.25))
+    })
+    .await;
+    let monitored = at_once(dev.read()).expect("answered at once").unwrap().get(key).unwrap().clone();
+    let from_the_ioc = channel(&f, "double").await.get().await.unwrap();
+    assert_eq!(monitored.timestamp, from_the_ioc.timestamp, "the IOC's timestamp of the value");
+    assert_eq!(monitored.alarm_severity, Some(from_the_ioc.severity));
+    assert_eq!(at_once(dev.double.get()).expect("get() too is answered at once").unwrap(), 4.25);
+
+    // The signal's own word goes before its device's.
+    dev.double.set_auto_monitor(Some(false));
+    assert!(!dev.double.auto_monitor() && dev.long.auto_monitor());
+    assert_eq!(dev.read().await.unwrap().get(key).unwrap().value, Value::Float(4.25));
+    if F::SIDE == Side::Ca {
+        assert!(at_once(dev.read()).is_none(), "a signal that is not monitored asks the IOC");
+    }
+}
+
+async fn a_monitored_read_fails_while_the_ioc_is_away_and_never_serves_a_value_from_before<F: Fixture>() {
+    let mut f = F::soft().await;
+    let transport = f.transport().with_auto_monitor(true);
+    let dev = Served::new(f.device_prefix(), "dev");
+    dev.connect_timeout(&transport, TIMEOUT).await.expect("connect");
+    assert!(dev.double.auto_monitor(), "as its transport says");
+    dev.double.put(6.5).await.unwrap();
+    eventually(TIMEOUT, "the monitor bringing 6.5", || at_once(dev.double.get()).is_some_and(|v| v.ok() == Some(6.5)))
+        .await;
+
+    f.lose_ioc();
+    eventually(TIMEOUT, "noticing the lost IOC", || !dev.double.connected()).await;
+    let err = dev.read().await.unwrap_err();
+    assert!(err.is_disconnection() && err.to_string().contains(&f.pv("double")), "read() names the PV: {err}");
+    assert!(matches!(dev.double.get().await.unwrap_err(), Error::Disconnected { .. }));
+    if F::SIDE == Side::Sim {
+        // What a reboot does to the value over Channel Access.
+        f.change("double", Value::Float(1.5)).await;
+    }
+
+    f.restore_ioc();
+    let start = Instant::now();
+    loop {
+        match dev.double.get().await {
+            Ok(value) => {
+                assert_eq!(value, 1.5, "the IOC's value since it came back, never the 6.5 from before");
+                if at_once(dev.double.get()).is_some() {
+                    break;
+                }
+            }
+            Err(e) => assert!(e.is_disconnection(), "{e}"),
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "reads were not served from the monitor again");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    dev.double.put(2.25).await.unwrap();
+    eventually(TIMEOUT, "the monitor bringing 2.25", || {
+        at_once(dev.double.get()).is_some_and(|v| v.ok() == Some(2.25))
+    })
+    .await;
+}
+
+async fn describe_keeps_the_metadata_for_the_connection_and_reads_it_again_after_a_reconnection<F: Fixture>() {
+    let mut f = F::soft().await;
+    f.change("double.EGU", Value::String("cm".into())).await;
+    let dev = connected(&f, Served::new(f.device_prefix(), "dev")).await;
+    let units = |d: &ophyd_core::DataMap<ophyd_core::DataKey>| d.get("dev_double").unwrap().units.clone().flatten();
+    assert_eq!(units(&dev.describe().await.unwrap()).as_deref(), Some("cm"));
+    let scalars = connected(&f, Served::new(f.device_prefix(), "again")).await;
+    scalars.describe().await.unwrap();
+    // Kept: a second describe of scalars asks the IOC nothing.
+    let kept = at_once(scalars.double.metadata()).expect("the metadata is kept").unwrap();
+    assert_eq!(kept.units.as_deref(), Some("cm"));
+
+    f.lose_ioc();
+    eventually(TIMEOUT, "noticing the lost IOC", || !dev.double.connected()).await;
+    let err = dev.describe().await.unwrap_err();
+    assert!(err.is_disconnection(), "describe() while the IOC is away: {err}");
+    // The IOC comes back with soft.db's units: what was kept is not served.
+    f.restore_ioc();
+    eventually(Duration::from_secs(30), "reconnecting to the IOC", || dev.double.connected()).await;
+    assert_eq!(units(&dev.describe().await.unwrap()).as_deref(), Some("mm"));
 }
 
 // --- The staging tutorial's IOC ---------------------------------------------

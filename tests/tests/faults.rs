@@ -476,3 +476,47 @@ async fn a_parent_listed_after_its_first_sub_device_is_staged_not_skipped() {
     assert_eq!(ioc.get_f64("o:gain"), Some(1.0));
     assert_eq!(ioc.get_f64("o:cam:x"), Some(1.0));
 }
+
+// --- 9. A device's reads go out together; every failure is reported ---------------
+
+#[derive(Device)]
+struct Wide {
+    #[component(suffix = ":a")]
+    a: EpicsSignal<f64>,
+    #[component(suffix = ":b", kind = "config")]
+    b: EpicsSignal<f64>,
+    #[component(suffix = ":c")]
+    c: EpicsSignal<f64>,
+    #[component(suffix = ":d")]
+    d: EpicsSignal<f64>,
+    #[component(suffix = ":e")]
+    e: EpicsSignal<f64>,
+}
+
+#[tokio::test]
+async fn a_read_with_failing_pvs_names_each_of_them_in_order_and_no_other() {
+    let ioc = SimIoc::new();
+    for (name, value) in [("a", 1.0), ("b", 2.0), ("c", 3.0), ("d", 4.0), ("e", 5.0)] {
+        ioc.add(PvSpec::double(&format!("w:{name}"), value));
+    }
+    let wide = Wide::new("w", "wide");
+    wide.connect(&ioc.transport()).await.unwrap();
+    ioc.set_connected("w:e", false);
+    ioc.set_connected("w:c", false);
+    let Error::Many(errors) = wide.read().await.unwrap_err() else { panic!("one error per PV that failed") };
+    let named: Vec<String> = errors
+        .iter()
+        .map(|e| match e {
+            Error::Disconnected { signal, pv } => format!("{signal} {pv}"),
+            other => panic!("expected a disconnection, got {other}"),
+        })
+        .collect();
+    assert_eq!(named, ["wide_c w:c", "wide_e w:e"], "in component order, the healthy ones not named");
+    let err = wide.describe().await.unwrap_err();
+    assert!(err.to_string().contains("w:c") && err.to_string().contains("w:e"), "{err}");
+
+    ioc.set_connected("w:c", true);
+    ioc.set_connected("w:e", true);
+    let keys: Vec<String> = wide.read().await.unwrap().keys().map(str::to_owned).collect();
+    assert_eq!(keys, ["wide_a", "wide_c", "wide_d", "wide_e"]);
+}

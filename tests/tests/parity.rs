@@ -45,6 +45,43 @@ struct EveryType {
     readonly: EpicsSignalRO<f64>,
 }
 
+/// The innermost level of [`Nested`].
+#[derive(Device)]
+struct Carriage {
+    #[component(suffix = ":readonly", kind = "hinted")]
+    readback: EpicsSignalRO<f64>,
+    #[component(suffix = ":mbbo", kind = "config")]
+    mode: EpicsSignal<Enum>,
+}
+
+/// The middle level of [`Nested`]: a signal, a sub-device, a signal.
+#[derive(Device)]
+struct Axis {
+    #[component(suffix = ":setpoint")]
+    setpoint: EpicsSignalWithRbv<f64>,
+    #[component]
+    carriage: Carriage,
+    #[component(suffix = ":string", kind = "config")]
+    label: EpicsSignal<String>,
+}
+
+/// Signals around and between sub-devices, every kind at every level: the
+/// order of the keys is the order a tree is walked in, though its reads
+/// all go out together and come back in any order.
+#[derive(Device)]
+struct Nested {
+    #[component(suffix = ":double", kind = "hinted")]
+    first: EpicsSignal<f64>,
+    #[component]
+    x: Axis,
+    #[component(suffix = ":long", kind = "config")]
+    gain: EpicsSignal<i32>,
+    #[component(kind = "config")]
+    y: Axis,
+    #[component(suffix = ":short")]
+    last: EpicsSignal<i16>,
+}
+
 fn transport() -> Transport {
     ioc::ca_transport()
 }
@@ -133,4 +170,18 @@ async fn every_value_type_on_the_soft_ioc_describes_as_python_ophyd_does() {
     assert_eq!(rust["describe"]["every_char"]["upper_ctrl_limit"], json!(255));
     python["describe"]["every_char"]["upper_ctrl_limit"] = json!(255);
     assert_same(&python, &rust, &COMMON);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_tree_reads_and_describes_in_python_ophyds_order() {
+    let ioc = Ioc::soft();
+    let python = python_ophyd("nested", ioc.device_prefix());
+    let dev = Nested::new(ioc.device_prefix(), "nested");
+    dev.connect_timeout(&transport(), Duration::from_secs(10)).await.unwrap();
+    let rust = ours(&dev).await;
+    assert_same(&python, &rust, &COMMON);
+    let keys = |doc: &Json| doc.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    for field in ["describe", "describe_configuration"] {
+        assert_eq!(keys(&rust[field]), keys(&python[field]), "the order of `{field}`'s keys");
+    }
 }
