@@ -4,12 +4,15 @@
 //! doing the same, so that the ratio is taken under the same conditions.
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use epics_ca::channel::TypedChannel;
 use epics_ca::request::Time;
 use epics_ca::types::{EpicsEnum, EpicsString};
 use epics_ca::{Channel, Context};
+use epics_ca_sys as sys;
 use futures::future::join_all;
 use futures::FutureExt;
 use ophyd_core::prelude::*;
@@ -139,6 +142,63 @@ impl BareTen {
     }
 }
 
+/// The floor of a device's `read()`: libca's own calls, every get issued,
+/// one flush, every reply awaited (and left undecoded). Unlike epics-ca's
+/// gets, which flush one by one, this is what one round trip costs.
+pub struct Floor {
+    channels: Vec<Channel>,
+}
+
+/// The replies a [`Floor::read`] still awaits.
+struct Countdown {
+    left: AtomicUsize,
+    done: tokio::sync::Notify,
+}
+
+impl Floor {
+    /// Connect a channel to each of `pvs`.
+    pub async fn connect(ctx: &Context, pvs: impl IntoIterator<Item = String>) -> Floor {
+        let mut channels: Vec<Channel> =
+            pvs.into_iter().map(|pv| Channel::new(ctx, &CString::new(pv).unwrap()).unwrap()).collect();
+        join_all(channels.iter_mut().map(Channel::connected)).await;
+        Floor { channels }
+    }
+
+    /// Get every PV's value with its time stamp, in its native type.
+    pub async fn read(&self) {
+        let countdown = Arc::new(Countdown { left: AtomicUsize::new(self.channels.len()), done: Default::default() });
+        let done = countdown.done.notified();
+        let context = self.channels[0].context();
+        context.with(|| {
+            for channel in &self.channels {
+                let usr = Arc::into_raw(Arc::clone(&countdown)).cast_mut().cast();
+                // SAFETY: `channel` is connected and outlives the call;
+                // `usr` is a strong count of `countdown` that `on_reply`
+                // takes back; `with` attaches this thread to the channel's
+                // context. Count 0: the array as long as it is now.
+                let status = unsafe {
+                    let time_type = i64::from(sys::ca_field_type(channel.raw())) + i64::from(sys::DBR_TIME_STRING);
+                    sys::ca_array_get_callback(time_type as _, 0, channel.raw(), Some(on_reply), usr)
+                };
+                assert_eq!(status, sys::ECA_NORMAL, "ca_array_get_callback");
+            }
+            // SAFETY: no arguments; the context is attached.
+            unsafe { sys::ca_flush_io() };
+        });
+        done.await;
+    }
+}
+
+/// libca's reply callback of [`Floor::read`].
+unsafe extern "C" fn on_reply(args: sys::event_handler_args) {
+    // SAFETY: `usr` is the strong count `Floor::read` made for this request.
+    let countdown = unsafe { Arc::from_raw(args.usr.cast_const().cast::<Countdown>()) };
+    std::hint::black_box(args.dbr);
+    if countdown.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+        countdown.done.notify_one();
+    }
+}
+
 /// A device with one `stage_sigs` entry.
 #[derive(Device)]
 pub struct Staged {
@@ -212,8 +272,8 @@ pub async fn cycle(ctx: &Context, transport: &Transport, prefix: &str, n: usize)
     Ok(samples.medians())
 }
 
-/// `read()` of a device of ten PVs (bare: ten gets issued together, then
-/// awaited), `n` times each.
+/// `read()` of a device of ten PVs (bare: ten epics-ca gets issued
+/// together, then awaited), `n` times each.
 pub async fn read_ten(ctx: &Context, transport: &Transport, prefix: &str, n: usize) -> Result<Pair> {
     let mut bare = BareTen::connect(ctx, prefix).await;
     let ten = Ten::new(prefix, "ten");
@@ -231,23 +291,39 @@ pub async fn read_ten(ctx: &Context, transport: &Transport, prefix: &str, n: usi
     Ok(samples.medians())
 }
 
-/// `read()` of a device tree of a hundred PVs (bare: a hundred gets issued
-/// together, then awaited), `n` times each.
-pub async fn read_hundred(ctx: &Context, transport: &Transport, prefix: &str, n: usize) -> Result<Pair> {
-    let mut bare = Vec::with_capacity(10);
-    for _ in 0..10 {
-        bare.push(BareTen::connect(ctx, prefix).await);
-    }
+/// `read()` of a device of ten PVs against its floor ([`Floor`]: the same
+/// gets with libca itself, one flush), `n` times each.
+pub async fn read_ten_against_the_floor(ctx: &Context, transport: &Transport, prefix: &str, n: usize) -> Result<Pair> {
+    let ten = Ten::new(prefix, "ten");
+    ten.connect(transport).await?;
+    against_the_floor(ctx, &ten, prefix, 1, n).await
+}
+
+/// `read()` of a device tree of a hundred PVs against its floor, `n` times
+/// each.
+pub async fn read_hundred_against_the_floor(
+    ctx: &Context,
+    transport: &Transport,
+    prefix: &str,
+    n: usize,
+) -> Result<Pair> {
     let hundred = Hundred::new(prefix, "hundred");
     hundred.connect(transport).await?;
+    against_the_floor(ctx, &hundred, prefix, 10, n).await
+}
+
+/// `device.read()`, whose PVs are `tens` times [`TEN`], and its floor,
+/// alternately, `n` times each.
+async fn against_the_floor<D: Device>(ctx: &Context, device: &D, prefix: &str, tens: usize, n: usize) -> Result<Pair> {
+    let floor = Floor::connect(ctx, (0..tens).flat_map(|_| TEN.map(|suffix| format!("{prefix}:{suffix}")))).await;
     let mut samples = Samples::default();
     for _ in 0..n {
         let t = Instant::now();
-        join_all(bare.iter_mut().map(BareTen::read)).await;
+        floor.read().await;
         samples.bare.push(t.elapsed());
 
         let t = Instant::now();
-        std::hint::black_box(hundred.read().await?);
+        std::hint::black_box(device.read().await?);
         samples.ours.push(t.elapsed());
     }
     Ok(samples.medians())
