@@ -35,14 +35,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use epics_ca_sys as sys;
 use futures::future::BoxFuture;
+use futures::task::AtomicWaker;
 use futures::FutureExt;
 use ophyd_core::__private::lock;
 use ophyd_core::implement::flush_soon;
 use ophyd_core::{Subscription, Value};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use super::context::Context;
 use super::dbr::{self, Reply};
@@ -58,7 +60,12 @@ struct Shared {
     name: String,
     context: Arc<Context>,
     /// Up or down, as the last connection callback said.
-    connection: watch::Sender<bool>,
+    up: AtomicBool,
+    /// The task waiting in [`CaChannel::connected`], woken when the channel
+    /// comes up. A channel is waited for once, by the connect that created
+    /// it, so one waker does; a tree of thousands of channels waits on
+    /// nothing heavier (no lock, no list of waiters, no task budget).
+    on_up: AtomicWaker,
     /// Type and element count as last seen while connected.
     info: Mutex<Option<PvInfo>>,
     pending: Mutex<HashMap<usize, Pending>>,
@@ -151,7 +158,7 @@ impl Drop for Inner {
 
 impl Inner {
     fn connected(&self) -> bool {
-        *self.shared.connection.borrow()
+        self.shared.up.load(Ordering::SeqCst)
     }
 
     /// The channel's native type and element count right now (remembered
@@ -261,7 +268,8 @@ impl CaChannel {
         let shared = Arc::new(Shared {
             name: pv.to_owned(),
             context: Arc::clone(context),
-            connection: watch::Sender::new(false),
+            up: AtomicBool::new(false),
+            on_up: AtomicWaker::new(),
             info: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicUsize::new(1),
@@ -276,17 +284,13 @@ impl CaChannel {
         // ca_create_channel creates the channel. `puser` stays valid for as
         // long as libca holds it (until `Inner::drop`).
         let created = context.with(|| unsafe {
-            let status = sys::ca_create_channel(
+            sys::ca_create_channel(
                 name.as_ptr(),
                 Some(on_connection),
                 puser,
                 sys::CA_PRIORITY_DEFAULT as sys::capri,
                 &mut chid,
-            );
-            if status::check(status).is_ok() {
-                sys::ca_flush_io();
-            }
-            status
+            )
         });
         if let Err(e) = status::check(created) {
             // SAFETY: reclaims the count made into `puser` above: libca
@@ -294,16 +298,26 @@ impl CaChannel {
             unsafe { drop(Arc::from_raw(puser.cast_const().cast::<Shared>())) };
             return Err(e);
         }
+        // Once for a whole device tree's channels when it connects them
+        // together: a flush per channel wakes libca's send thread each time.
+        flush_soon(context);
         Ok(CaChannel { inner: Arc::new(Reaped::new(Inner { chid, shared })) })
     }
 
     /// Wait until the channel is connected (forever, for a PV nobody serves)
     /// with a type this crate handles.
     pub(crate) async fn connected(self) -> Result<CaChannel, PvError> {
-        let mut connection = self.inner.shared.connection.subscribe();
         loop {
-            // The sender lives in `shared`, which `self` keeps alive.
-            let _ = connection.wait_for(|up| *up).await;
+            std::future::poll_fn(|cx| {
+                // Registered before looking, so an up that comes in between wakes us.
+                self.inner.shared.on_up.register(cx.waker());
+                if self.inner.connected() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
             match self.inner.native() {
                 Ok(_) => return Ok(self),
                 // Down again already: wait for the next connection.
@@ -538,11 +552,11 @@ unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
             // libca delivers after this callback.
             shared.connections.fetch_add(1, Ordering::SeqCst);
         }
-        // Only `CaChannel::connected` waits on `connection`, and only for up.
-        shared.connection.send_if_modified(|connected| {
-            *connected = up;
-            up
-        });
+        shared.up.store(up, Ordering::SeqCst);
+        // Only `CaChannel::connected` waits, and only for up.
+        if up {
+            shared.on_up.wake();
+        }
     });
 }
 
