@@ -66,6 +66,12 @@ struct Shared {
     /// it, so one waker does; a tree of thousands of channels waits on
     /// nothing heavier (no lock, no list of waiters, no task budget).
     on_up: AtomicWaker,
+    /// The field type and element count libca gave when the channel last
+    /// came up (`Err`: a field type this crate does not handle), set by
+    /// the connection callback. A channel's type cannot change while it is
+    /// connected, and asking libca on every operation takes its context's
+    /// lock, which its receive thread holds through a burst of connections.
+    field: Mutex<Option<Result<PvInfo, i16>>>,
     /// Type and element count as last seen while connected.
     info: Mutex<Option<PvInfo>>,
     pending: Mutex<HashMap<usize, Pending>>,
@@ -161,22 +167,17 @@ impl Inner {
         self.shared.up.load(Ordering::SeqCst)
     }
 
-    /// The channel's native type and element count right now (remembered
-    /// for [`PvChannel::info`]); an error when it is disconnected.
+    /// The channel's native type and element count on its current
+    /// connection; an error when it is disconnected.
     fn native(&self) -> Result<PvInfo, PvError> {
         if !self.connected() {
             return Err(PvError::Disconnected);
         }
-        // SAFETY: `chid` is live until `drop` clears it, and `&self` lasts
-        // through both calls; each locks the channel's context itself.
-        let (field_type, count) = unsafe { (sys::ca_field_type(self.chid), sys::ca_element_count(self.chid)) };
-        if i32::from(field_type) == sys::TYPENOTCONN {
-            return Err(PvError::Disconnected);
+        match *lock(&self.shared.field) {
+            Some(Ok(info)) => Ok(info),
+            Some(Err(field_type)) => Err(unsupported(field_type)),
+            None => Err(PvError::Disconnected),
         }
-        let native = dbr::native_type(field_type).ok_or_else(|| unsupported(field_type))?;
-        let info = PvInfo { native, count: usize::try_from(count).unwrap_or(usize::MAX) };
-        *lock(&self.shared.info) = Some(info);
-        Ok(info)
     }
 
     /// `value` laid out for a put to this channel as it is now, or why it
@@ -270,6 +271,7 @@ impl CaChannel {
             context: Arc::clone(context),
             up: AtomicBool::new(false),
             on_up: AtomicWaker::new(),
+            field: Mutex::new(None),
             info: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicUsize::new(1),
@@ -548,6 +550,17 @@ unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
         let shared = unsafe { channel_state(args.chid) };
         let up = args.op == c_long::from(sys::CA_OP_CONN_UP);
         if up {
+            // SAFETY: `args.chid` is live while this callback runs; libca
+            // knows its field now that it is up.
+            let (field_type, count) = unsafe { (sys::ca_field_type(args.chid), sys::ca_element_count(args.chid)) };
+            let count = usize::try_from(count).unwrap_or(usize::MAX);
+            let field = (i32::from(field_type) != sys::TYPENOTCONN)
+                .then(|| dbr::native_type(field_type).map(|native| PvInfo { native, count }).ok_or(field_type));
+            if let Some(Ok(info)) = field {
+                *lock(&shared.info) = Some(info);
+            }
+            // Before `up`, so that whoever sees the channel up sees its field.
+            *lock(&shared.field) = field;
             // Before the monitors' first events of this connection, which
             // libca delivers after this callback.
             shared.connections.fetch_add(1, Ordering::SeqCst);
