@@ -57,7 +57,8 @@ type Pending = Box<dyn FnOnce(&Reply) + Send>;
 
 /// The state libca's callbacks see, through the channel's user pointer.
 struct Shared {
-    name: String,
+    /// The PV name, as given to libca (kept rather than copied as a `String`).
+    name: CString,
     context: Arc<Context>,
     /// Up or down, as the last connection callback said.
     up: AtomicBool,
@@ -81,6 +82,11 @@ struct Shared {
 }
 
 impl Shared {
+    fn pv(&self) -> &str {
+        // Made from a `&str` (see `CaChannel::create`), so always UTF-8.
+        self.name.to_str().unwrap_or_default()
+    }
+
     fn register(&self, pending: Pending) -> usize {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         lock(&self.pending).insert(id, pending);
@@ -229,7 +235,7 @@ impl Inner {
             // `on_reply` looks up, never a pointer.
             |usr| unsafe { sys::ca_array_get_callback(dbr_type, count as _, chid, Some(on_reply), usr) },
         );
-        awaiting(issued, &self.shared.name)
+        awaiting(issued, self.shared.pv())
     }
 }
 
@@ -267,7 +273,7 @@ impl CaChannel {
     pub(crate) fn create(context: &Arc<Context>, pv: &str) -> Result<CaChannel, PvError> {
         let name = CString::new(pv).map_err(|_| PvError::BadValue(format!("the PV name {pv:?} contains a NUL")))?;
         let shared = Arc::new(Shared {
-            name: pv.to_owned(),
+            name,
             context: Arc::clone(context),
             up: AtomicBool::new(false),
             on_up: AtomicWaker::new(),
@@ -280,14 +286,14 @@ impl CaChannel {
         // libca's strong count, the channel's user pointer; see the module documentation.
         let puser = Arc::into_raw(shared.clone()).cast_mut().cast::<c_void>();
         let mut chid: sys::chid = ptr::null_mut();
-        // SAFETY: `name` is NUL-terminated and outlives the call (libca
-        // copies it); `chid` is ours for libca to write the id to; `with`
+        // SAFETY: `shared.name` is NUL-terminated and outlives the call
+        // (libca copies it); `chid` is ours for libca to write the id to; `with`
         // attaches this thread to `context`, which is where
         // ca_create_channel creates the channel. `puser` stays valid for as
         // long as libca holds it (until `Inner::drop`).
         let created = context.with(|| unsafe {
             sys::ca_create_channel(
-                name.as_ptr(),
+                shared.name.as_ptr(),
                 Some(on_connection),
                 puser,
                 sys::CA_PRIORITY_DEFAULT as sys::capri,
@@ -332,7 +338,7 @@ impl CaChannel {
 
 impl PvChannel for CaChannel {
     fn pv(&self) -> &str {
-        &self.inner.shared.name
+        self.inner.shared.pv()
     }
 
     fn info(&self) -> PvInfo {
@@ -410,7 +416,8 @@ impl PvChannel for CaChannel {
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
         let native = self.inner.native()?.native;
-        let monitor = Arc::new(Monitor { pv: self.inner.shared.name.clone(), callback, ended: AtomicBool::new(false) });
+        let monitor =
+            Arc::new(Monitor { pv: self.inner.shared.pv().to_owned(), callback, ended: AtomicBool::new(false) });
         // libca's strong count, the callback argument; see the module documentation.
         let usr = Arc::into_raw(monitor.clone());
         let mut evid: sys::evid = ptr::null_mut();
@@ -590,7 +597,7 @@ unsafe extern "C" fn on_reply(args: sys::event_handler_args) {
         // `args.chid` is not used past this point: `pending` may let the
         // channel go.
         if catch_unwind(AssertUnwindSafe(|| pending(&reply))).is_err() {
-            tracing::error!(pv = %shared.name, "a Channel Access reply handler panicked");
+            tracing::error!(pv = %shared.pv(), "a Channel Access reply handler panicked");
         }
     });
 }
