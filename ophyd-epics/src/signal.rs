@@ -777,7 +777,11 @@ macro_rules! pv_signal {
 /// # Ok(()) }
 /// ```
 pub struct EpicsSignal<T, L: PvLayout = SamePv> {
-    core: PvCore<T>,
+    /// Boxed: devices are built by value, field by field, so a signal's
+    /// size is paid in every move of every device that holds it; unboxed,
+    /// a tree of 10,000 signals is 2.5 MB by value, more than a thread's
+    /// stack.
+    core: Box<PvCore<T>>,
     _layout: PhantomData<L>,
 }
 
@@ -793,7 +797,7 @@ impl<T: EpicsValue, L: PvLayout> EpicsSignal<T, L> {
     /// A standalone signal that reads `read_pv` and writes `write_pv`.
     pub fn with_pvs(read_pv: &str, write_pv: &str, name: &str) -> Self {
         EpicsSignal {
-            core: PvCore::new(SignalMeta::standalone(name), read_pv.to_owned(), write_pv.to_owned(), false),
+            core: Box::new(PvCore::new(SignalMeta::standalone(name), read_pv.to_owned(), write_pv.to_owned(), false)),
             _layout: PhantomData,
         }
     }
@@ -801,7 +805,12 @@ impl<T: EpicsValue, L: PvLayout> EpicsSignal<T, L> {
     fn from_spec(spec: &ComponentSpec<'_>) -> Self {
         let write_pv = spec.pv_name();
         EpicsSignal {
-            core: PvCore::new(SignalMeta::from_spec(spec), L::read_pv(&write_pv), write_pv, spec.put_complete),
+            core: Box::new(PvCore::new(
+                SignalMeta::from_spec(spec),
+                L::read_pv(&write_pv),
+                write_pv,
+                spec.put_complete,
+            )),
             _layout: PhantomData,
         }
     }
@@ -877,18 +886,19 @@ impl<T: EpicsValue, L: PvLayout> ophyd_core::Writable for EpicsSignal<T, L> {
 /// A read-only EPICS signal: it has no `put` or `set`, so writing it does
 /// not compile.
 pub struct EpicsSignalRO<T> {
-    core: PvCore<T>,
+    /// Boxed, as [`EpicsSignal`]'s.
+    core: Box<PvCore<T>>,
 }
 
 impl<T: EpicsValue> EpicsSignalRO<T> {
     /// A standalone read-only signal on `pv`, named `name`.
     pub fn new(pv: &str, name: &str) -> Self {
-        EpicsSignalRO { core: PvCore::new(SignalMeta::standalone(name), pv.to_owned(), pv.to_owned(), false) }
+        EpicsSignalRO { core: Box::new(PvCore::new(SignalMeta::standalone(name), pv.to_owned(), pv.to_owned(), false)) }
     }
 
     fn from_spec(spec: &ComponentSpec<'_>) -> Self {
         let pv = spec.pv_name();
-        EpicsSignalRO { core: PvCore::new(SignalMeta::from_spec(spec), pv.clone(), pv, false) }
+        EpicsSignalRO { core: Box::new(PvCore::new(SignalMeta::from_spec(spec), pv.clone(), pv, false)) }
     }
 }
 
