@@ -287,8 +287,8 @@ impl CaChannel {
         let puser = Arc::into_raw(shared.clone()).cast_mut().cast::<c_void>();
         let mut chid: sys::chid = ptr::null_mut();
         // SAFETY: `shared.name` is NUL-terminated and outlives the call
-        // (libca copies it); `chid` is ours for libca to write the id to; `with`
-        // attaches this thread to `context`, which is where
+        // (libca copies it); `chid` is ours for libca to write the id to;
+        // `with` attaches this thread to `context`, which is where
         // ca_create_channel creates the channel. `puser` stays valid for as
         // long as libca holds it (until `Inner::drop`).
         let created = context.with(|| unsafe {
@@ -306,8 +306,8 @@ impl CaChannel {
             unsafe { drop(Arc::from_raw(puser.cast_const().cast::<Shared>())) };
             return Err(e);
         }
-        // Once for a whole device tree's channels when it connects them
-        // together: a flush per channel wakes libca's send thread each time.
+        // Once for all the channels of a device tree that connects them
+        // together, not once per channel.
         flush_soon(context);
         Ok(CaChannel { inner: Arc::new(Reaped::new(Inner { chid, shared })) })
     }
