@@ -48,6 +48,10 @@ pub trait Component: DynComponent + Sized {
     fn describe_configuration_into<'a>(&'a self, out: &mut Gather<'a, DataKey>);
 
     /// Queue the connections this component needs (none for soft signals).
+    /// Request each connection here rather than when its future is first
+    /// polled: `Device::connect` calls this for the whole tree at once, so
+    /// that the tree's requests leave together (see
+    /// [`issue_together`](crate::implement::issue_together)).
     fn collect_connects<'a>(&'a self, ctx: &ConnectCtx<'a>, out: &mut Vec<PendingConnect<'a>>);
 }
 

@@ -6,6 +6,8 @@ use std::any::Any;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 
 use crate::error::{Error, Result};
 
@@ -62,29 +64,35 @@ pub struct PendingConnect<'a> {
 }
 
 pub(crate) async fn connect_all(device: String, pending: Vec<PendingConnect<'_>>, timeout: Duration) -> Result<()> {
-    // One timer for the whole tree (not one per PV); each connection
-    // records its own outcome, so on timeout the unfinished ones are known.
-    let outcomes: Vec<std::sync::Mutex<Option<Result<()>>>> =
-        pending.iter().map(|_| std::sync::Mutex::new(None)).collect();
     let mut names = Vec::with_capacity(pending.len());
-    let attempts = pending.into_iter().zip(&outcomes).map(|(p, slot)| {
-        names.push(p.what);
-        async move {
-            let outcome = p.future.await;
-            *crate::sync::lock(slot) = Some(outcome);
-        }
-    });
-    let attempts: Vec<_> = attempts.collect();
-    let _ = tokio::time::timeout(timeout, futures::future::join_all(attempts)).await;
-    let mut timed_out = Vec::new();
-    let mut errors = Vec::new();
-    for (name, slot) in names.into_iter().zip(outcomes) {
-        match slot.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(Ok(())) => {}
-            Some(Err(e)) => errors.push(e),
-            None => timed_out.push(name),
-        }
+    let mut attempts = FuturesUnordered::new();
+    for (index, PendingConnect { what, future }) in pending.into_iter().enumerate() {
+        names.push(what);
+        attempts.push(future.map(move |outcome| (index, outcome)));
     }
+    // Whether each connection has finished, and the errors of those that
+    // failed: a tree of thousands of PVs, nearly all of which connect, keeps
+    // a flag per PV, not room for an error.
+    let mut finished = vec![false; names.len()];
+    let mut errors = Vec::new();
+    // One timer for the whole tree (not one per PV). Only the connections
+    // that made progress are polled, so a tree of N PVs costs O(N) polls in
+    // all, not O(N) per connection made; each outcome is recorded as it
+    // comes, so on timeout the unfinished ones are known.
+    let record = async {
+        while let Some((index, outcome)) = attempts.next().await {
+            finished[index] = true;
+            if let Err(e) = outcome {
+                errors.push((index, e));
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, record).await;
+    // In the tree's order, as the PVs were collected.
+    errors.sort_by_key(|(index, _)| *index);
+    let mut errors: Vec<Error> = errors.into_iter().map(|(_, e)| e).collect();
+    let timed_out: Vec<String> =
+        names.into_iter().zip(finished).filter(|(_, finished)| !finished).map(|(name, _)| name).collect();
     if !timed_out.is_empty() {
         errors.insert(0, Error::ConnectTimeout { device, after: timeout, pvs: timed_out });
     }

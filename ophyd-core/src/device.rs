@@ -277,7 +277,8 @@ pub trait Device: Component + DynDevice {
     ) -> impl Future<Output = Result<()>> + Send + 'a {
         let ctx = ConnectCtx::new(backend);
         let mut pending = Vec::new();
-        self.collect_connects(&ctx, &mut pending);
+        // The tree's connection requests go out together, as its reads do.
+        crate::gather::issue_together(|| self.collect_connects(&ctx, &mut pending));
         connect_all(self.meta().name().to_owned(), pending, timeout)
     }
 

@@ -93,6 +93,22 @@ pub async fn connect_bare(ctx: &epics_ca::Context, pvs: &[CString]) -> Vec<epics
 /// next one.
 const SETTLE: Duration = Duration::from_millis(300);
 
+/// libca searches for a new channel at the next tick of its context's
+/// search timer, which ticks every 32 ms or more (its least round-trip
+/// estimate), so a connect waits up to that long before anything is sent.
+/// Each context's timer keeps its own phase: at a fixed cadence, one side
+/// would start at about the same point of its period every time, early or
+/// late by luck. Each wait is lengthened by a random part of a period, so
+/// both sides start at every point of theirs alike.
+const SEARCH_PERIOD: Duration = Duration::from_millis(32);
+
+/// A random duration shorter than `period`.
+fn random_part_of(period: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    period.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
+}
+
 /// Connect the blocks at `prefixes` `rounds` times with bare libca and as
 /// many with ophyd-rs, alternating which goes first, each from scratch
 /// (everything connected is dropped before the next); returns the times,
@@ -108,7 +124,7 @@ pub async fn time_connects(
     let (mut bare, mut ours) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
     for round in 0..rounds {
         for bare_turn in [round % 2 == 0, round % 2 == 1] {
-            tokio::time::sleep(SETTLE).await;
+            tokio::time::sleep(SETTLE + random_part_of(SEARCH_PERIOD)).await;
             let start = Instant::now();
             if bare_turn {
                 let channels = connect_bare(ctx, &pvs).await;

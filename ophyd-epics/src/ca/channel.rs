@@ -35,14 +35,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use epics_ca_sys as sys;
 use futures::future::BoxFuture;
+use futures::task::AtomicWaker;
 use futures::FutureExt;
 use ophyd_core::__private::lock;
 use ophyd_core::implement::flush_soon;
 use ophyd_core::{Subscription, Value};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use super::context::Context;
 use super::dbr::{self, Reply};
@@ -55,10 +57,22 @@ type Pending = Box<dyn FnOnce(&Reply) + Send>;
 
 /// The state libca's callbacks see, through the channel's user pointer.
 struct Shared {
-    name: String,
+    /// The PV name, as given to libca (kept rather than copied as a `String`).
+    name: CString,
     context: Arc<Context>,
     /// Up or down, as the last connection callback said.
-    connection: watch::Sender<bool>,
+    up: AtomicBool,
+    /// The task waiting in [`CaChannel::connected`], woken when the channel
+    /// comes up. A channel is waited for once, by the connect that created
+    /// it, so one waker does; a tree of thousands of channels waits on
+    /// nothing heavier (no lock, no list of waiters, no task budget).
+    on_up: AtomicWaker,
+    /// The field type and element count libca gave when the channel last
+    /// came up (`Err`: a field type this crate does not handle), set by
+    /// the connection callback. A channel's type cannot change while it is
+    /// connected, and asking libca on every operation takes its context's
+    /// lock, which its receive thread holds through a burst of connections.
+    field: Mutex<Option<Result<PvInfo, i16>>>,
     /// Type and element count as last seen while connected.
     info: Mutex<Option<PvInfo>>,
     pending: Mutex<HashMap<usize, Pending>>,
@@ -68,6 +82,11 @@ struct Shared {
 }
 
 impl Shared {
+    fn pv(&self) -> &str {
+        // Made from a `&str` (see `CaChannel::create`), so always UTF-8.
+        self.name.to_str().unwrap_or_default()
+    }
+
     fn register(&self, pending: Pending) -> usize {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         lock(&self.pending).insert(id, pending);
@@ -151,25 +170,20 @@ impl Drop for Inner {
 
 impl Inner {
     fn connected(&self) -> bool {
-        *self.shared.connection.borrow()
+        self.shared.up.load(Ordering::SeqCst)
     }
 
-    /// The channel's native type and element count right now (remembered
-    /// for [`PvChannel::info`]); an error when it is disconnected.
+    /// The channel's native type and element count on its current
+    /// connection; an error when it is disconnected.
     fn native(&self) -> Result<PvInfo, PvError> {
         if !self.connected() {
             return Err(PvError::Disconnected);
         }
-        // SAFETY: `chid` is live until `drop` clears it, and `&self` lasts
-        // through both calls; each locks the channel's context itself.
-        let (field_type, count) = unsafe { (sys::ca_field_type(self.chid), sys::ca_element_count(self.chid)) };
-        if i32::from(field_type) == sys::TYPENOTCONN {
-            return Err(PvError::Disconnected);
+        match *lock(&self.shared.field) {
+            Some(Ok(info)) => Ok(info),
+            Some(Err(field_type)) => Err(unsupported(field_type)),
+            None => Err(PvError::Disconnected),
         }
-        let native = dbr::native_type(field_type).ok_or_else(|| unsupported(field_type))?;
-        let info = PvInfo { native, count: usize::try_from(count).unwrap_or(usize::MAX) };
-        *lock(&self.shared.info) = Some(info);
-        Ok(info)
     }
 
     /// `value` laid out for a put to this channel as it is now, or why it
@@ -221,7 +235,7 @@ impl Inner {
             // `on_reply` looks up, never a pointer.
             |usr| unsafe { sys::ca_array_get_callback(dbr_type, count as _, chid, Some(on_reply), usr) },
         );
-        awaiting(issued, &self.shared.name)
+        awaiting(issued, self.shared.pv())
     }
 }
 
@@ -259,9 +273,11 @@ impl CaChannel {
     pub(crate) fn create(context: &Arc<Context>, pv: &str) -> Result<CaChannel, PvError> {
         let name = CString::new(pv).map_err(|_| PvError::BadValue(format!("the PV name {pv:?} contains a NUL")))?;
         let shared = Arc::new(Shared {
-            name: pv.to_owned(),
+            name,
             context: Arc::clone(context),
-            connection: watch::Sender::new(false),
+            up: AtomicBool::new(false),
+            on_up: AtomicWaker::new(),
+            field: Mutex::new(None),
             info: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicUsize::new(1),
@@ -270,23 +286,19 @@ impl CaChannel {
         // libca's strong count, the channel's user pointer; see the module documentation.
         let puser = Arc::into_raw(shared.clone()).cast_mut().cast::<c_void>();
         let mut chid: sys::chid = ptr::null_mut();
-        // SAFETY: `name` is NUL-terminated and outlives the call (libca
-        // copies it); `chid` is ours for libca to write the id to; `with`
-        // attaches this thread to `context`, which is where
+        // SAFETY: `shared.name` is NUL-terminated and outlives the call
+        // (libca copies it); `chid` is ours for libca to write the id to;
+        // `with` attaches this thread to `context`, which is where
         // ca_create_channel creates the channel. `puser` stays valid for as
         // long as libca holds it (until `Inner::drop`).
         let created = context.with(|| unsafe {
-            let status = sys::ca_create_channel(
-                name.as_ptr(),
+            sys::ca_create_channel(
+                shared.name.as_ptr(),
                 Some(on_connection),
                 puser,
                 sys::CA_PRIORITY_DEFAULT as sys::capri,
                 &mut chid,
-            );
-            if status::check(status).is_ok() {
-                sys::ca_flush_io();
-            }
-            status
+            )
         });
         if let Err(e) = status::check(created) {
             // SAFETY: reclaims the count made into `puser` above: libca
@@ -294,16 +306,26 @@ impl CaChannel {
             unsafe { drop(Arc::from_raw(puser.cast_const().cast::<Shared>())) };
             return Err(e);
         }
+        // Once for all the channels of a device tree that connects them
+        // together, not once per channel.
+        flush_soon(context);
         Ok(CaChannel { inner: Arc::new(Reaped::new(Inner { chid, shared })) })
     }
 
     /// Wait until the channel is connected (forever, for a PV nobody serves)
     /// with a type this crate handles.
     pub(crate) async fn connected(self) -> Result<CaChannel, PvError> {
-        let mut connection = self.inner.shared.connection.subscribe();
         loop {
-            // The sender lives in `shared`, which `self` keeps alive.
-            let _ = connection.wait_for(|up| *up).await;
+            std::future::poll_fn(|cx| {
+                // Registered before looking, so an up that comes in between wakes us.
+                self.inner.shared.on_up.register(cx.waker());
+                if self.inner.connected() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
             match self.inner.native() {
                 Ok(_) => return Ok(self),
                 // Down again already: wait for the next connection.
@@ -316,7 +338,7 @@ impl CaChannel {
 
 impl PvChannel for CaChannel {
     fn pv(&self) -> &str {
-        &self.inner.shared.name
+        self.inner.shared.pv()
     }
 
     fn info(&self) -> PvInfo {
@@ -394,7 +416,8 @@ impl PvChannel for CaChannel {
 
     fn subscribe(&self, callback: PvCallback) -> Result<Subscription, PvError> {
         let native = self.inner.native()?.native;
-        let monitor = Arc::new(Monitor { pv: self.inner.shared.name.clone(), callback, ended: AtomicBool::new(false) });
+        let monitor =
+            Arc::new(Monitor { pv: self.inner.shared.pv().to_owned(), callback, ended: AtomicBool::new(false) });
         // libca's strong count, the callback argument; see the module documentation.
         let usr = Arc::into_raw(monitor.clone());
         let mut evid: sys::evid = ptr::null_mut();
@@ -534,15 +557,26 @@ unsafe extern "C" fn on_connection(args: sys::connection_handler_args) {
         let shared = unsafe { channel_state(args.chid) };
         let up = args.op == c_long::from(sys::CA_OP_CONN_UP);
         if up {
+            // SAFETY: `args.chid` is live while this callback runs; libca
+            // knows its field now that it is up.
+            let (field_type, count) = unsafe { (sys::ca_field_type(args.chid), sys::ca_element_count(args.chid)) };
+            let count = usize::try_from(count).unwrap_or(usize::MAX);
+            let field = (i32::from(field_type) != sys::TYPENOTCONN)
+                .then(|| dbr::native_type(field_type).map(|native| PvInfo { native, count }).ok_or(field_type));
+            if let Some(Ok(info)) = field {
+                *lock(&shared.info) = Some(info);
+            }
+            // Before `up`, so that whoever sees the channel up sees its field.
+            *lock(&shared.field) = field;
             // Before the monitors' first events of this connection, which
             // libca delivers after this callback.
             shared.connections.fetch_add(1, Ordering::SeqCst);
         }
-        // Only `CaChannel::connected` waits on `connection`, and only for up.
-        shared.connection.send_if_modified(|connected| {
-            *connected = up;
-            up
-        });
+        shared.up.store(up, Ordering::SeqCst);
+        // Only `CaChannel::connected` waits, and only for up.
+        if up {
+            shared.on_up.wake();
+        }
     });
 }
 
@@ -563,7 +597,7 @@ unsafe extern "C" fn on_reply(args: sys::event_handler_args) {
         // `args.chid` is not used past this point: `pending` may let the
         // channel go.
         if catch_unwind(AssertUnwindSafe(|| pending(&reply))).is_err() {
-            tracing::error!(pv = %shared.name, "a Channel Access reply handler panicked");
+            tracing::error!(pv = %shared.pv(), "a Channel Access reply handler panicked");
         }
     });
 }
