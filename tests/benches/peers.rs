@@ -30,7 +30,7 @@ const BLOCKS: usize = 100;
 
 async fn connect(ctx: &Context, transport: &Transport, ioc: &Ioc) -> Pair {
     let prefixes: Vec<String> = (0..BLOCKS).map(|i| ioc.pv(&format!("b{i}"))).collect();
-    let (bare, ours) = block::time_connects(ctx, transport, &prefixes, 11).await;
+    let (bare, ours) = block::time_connects(ctx, transport, &prefixes, 41).await;
     Samples { bare, ours }.medians()
 }
 
