@@ -119,7 +119,8 @@ pub struct EpicsMotor {
     pub limit_violation: EpicsSignalRO<i32>,
     /// A move timeout set with [`EpicsMotor::set_move_timeout`].
     move_timeout: Mutex<Option<Duration>>,
-    /// The move or homing under way, which [`Stop::stop`] ends.
+    /// The last move or homing started, which [`Stop::stop`] ends if it
+    /// is still under way (finishing a finished Status changes nothing).
     current: Mutex<Option<Status>>,
 }
 
@@ -217,7 +218,9 @@ impl EpicsMotor {
     }
 
     /// Start the record's home search in `direction`; the Status finishes
-    /// when the record is done moving, and fails as a move's does.
+    /// when the record is done moving, and fails as a move's does. Its
+    /// timeout allows for travel across the user limits; a search that
+    /// takes longer needs [`EpicsMotor::set_move_timeout`].
     pub async fn home(&self, direction: HomeDirection) -> Result<Status> {
         let (command, name) = match direction {
             HomeDirection::Forward => (&self.home_forward, "forward"),
@@ -286,7 +289,7 @@ impl EpicsMotor {
         Error::Failed { what: format!("move of `{}` to {target}", self.name()), reason: reason.to_owned() }
     }
 
-    /// Remember `status` as the motion [`Stop::stop`] ends, until it finishes.
+    /// Remember `status` as the motion [`Stop::stop`] ends.
     fn under_way(&self, status: Status) -> Status {
         *lock(&self.current) = Some(status.clone());
         status
