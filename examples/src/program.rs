@@ -42,13 +42,17 @@ impl DetectorOptions {
     }
 }
 
+/// A Channel Access transport (libca's client context), or
+/// [`Error::NoChannelAccess`] in a build without the `ca` feature.
 #[cfg(feature = "ca")]
-fn ca_transport() -> Result<Transport, Error> {
+pub fn ca_transport() -> Result<Transport, Error> {
     ophyd_epics::ca::CaTransport::new().map(Transport::new).map_err(Error::ChannelAccess)
 }
 
+/// A Channel Access transport (libca's client context), or
+/// [`Error::NoChannelAccess`] in a build without the `ca` feature.
 #[cfg(not(feature = "ca"))]
-fn ca_transport() -> Result<Transport, Error> {
+pub fn ca_transport() -> Result<Transport, Error> {
     Err(Error::NoChannelAccess)
 }
 

@@ -211,3 +211,19 @@ fn the_scaler_story_stages_triggers_reads_and_counts_a_device_of_ones_own() {
     }
     assert_eq!(documents[1][1]["configuration"]["scaler"]["data"]["scaler_count_mode"], 0, "OneShot while staged");
 }
+
+#[test]
+fn motor_json_moves_to_2_5_and_refuses_20_with_a_limit_error() {
+    let out = example("motor").arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: Json = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    for field in ["read", "describe", "read_configuration", "describe_configuration", "hints"] {
+        assert!(json.get(field).is_some(), "missing field `{field}`");
+    }
+    assert_eq!(json["position"], 2.5);
+    assert_eq!(json["read"]["motor"]["value"], 2.5);
+    assert_eq!(json["hints"]["fields"], serde_json::json!(["motor"]));
+    assert_eq!(json["limit_error"]["name"], "LimitError");
+    let message = json["limit_error"]["message"].as_str().unwrap();
+    assert!(message.contains("`motor` cannot move to 20") && message.contains("[0, 10]"), "{message}");
+}

@@ -5,6 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use crate::component::{lookup, Component, DynComponent, DynDevice};
 use crate::connect::{connect_all, Backend, ConnectCtx};
 use crate::data::{DataKey, DataMap, Hints, Reading};
@@ -469,9 +471,40 @@ pub trait Stop: Device {
 
 /// A device that can be moved to a position: a motor, a temperature
 /// controller, any positioner a scan steps through (ophyd's `set` protocol).
+///
+/// A move has two moments, so two awaits: `move_to(target).await?` is the
+/// move accepted (what the positioner checks first, a motor its limits,
+/// passed, and the motion started; a refusal is an `Err` and nothing
+/// moved, as ophyd's `LimitError` is raised before a Status exists); the
+/// [`Status`] it gives finishes on arrival.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+/// use futures::future::{BoxFuture, FutureExt};
+/// use ophyd_core::prelude::*;
+///
+/// #[derive(Device)]
+/// struct Stage {
+///     #[component(kind = "hinted")]
+///     position: SoftSignal<f64>,
+/// }
+///
+/// impl Movable for Stage {
+///     fn move_to(&self, target: f64) -> BoxFuture<'_, ophyd_core::Result<Status>> {
+///         async move { Ok(self.position.set(target)) }.boxed()
+///     }
+/// }
+///
+/// let stage = Stage::new("", "stage");
+/// stage.move_to(2.5).await?.await?; // accepted, then arrived
+/// assert_eq!(stage.position.get().await?, 2.5);
+/// # Ok(()) }
+/// ```
 pub trait Movable: DynDevice {
-    /// Start moving to `target`; the [`Status`] finishes on arrival.
-    fn move_to(&self, target: f64) -> Status;
+    /// Check that the device can move to `target` and start the motion:
+    /// `Err` when refused before anything moved, otherwise the motion's
+    /// [`Status`], which finishes on arrival.
+    fn move_to(&self, target: f64) -> BoxFuture<'_, Result<Status>>;
 }
 
 /// Stop every sub-device, attempting all and reporting every failure.

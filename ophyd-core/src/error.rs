@@ -83,6 +83,31 @@ pub enum Error {
         reason: String,
     },
 
+    /// A move to a position outside a positioner's limits, refused before
+    /// anything was written (ophyd's `LimitError`).
+    #[error(
+        "`{device}` cannot move to {target}{}: outside its {which} limits [{low}, {high}] ({pvs}); \
+         nothing was moved",
+        in_other_coordinates(*.target, *.at, which)
+    )]
+    Limit {
+        /// The positioner's name.
+        device: String,
+        /// The position asked for, in user coordinates.
+        target: f64,
+        /// Which limits refused it: `"user"` or `"dial"`.
+        which: String,
+        /// The target in those limits' coordinates (the dial position, for
+        /// dial limits).
+        at: f64,
+        /// The low limit.
+        low: f64,
+        /// The high limit.
+        high: f64,
+        /// Where the limits live (`"sim:mtr1.LLM, sim:mtr1.HLM"`).
+        pvs: String,
+    },
+
     /// A read failed.
     #[error("reading `{signal}` ({pv}) failed: {reason}")]
     Get {
@@ -261,6 +286,7 @@ impl Error {
             Error::Timeout { .. } => "Timeout",
             Error::SetAndWait { .. } => "SetAndWaitTimeout",
             Error::Put { .. } | Error::NotSent { .. } => "PutError",
+            Error::Limit { .. } => "LimitError",
             Error::Get { .. } => "GetError",
             Error::NotConnected { .. } | Error::Disconnected { .. } => "DisconnectedError",
             Error::ConnectTimeout { .. } => "ConnectTimeout",
@@ -375,6 +401,16 @@ impl fmt::Display for Restores<'_> {
         } else {
             write!(f, " (and putting back what it had changed failed: {})", List(self.0))
         }
+    }
+}
+
+/// How a limit error names the target in other coordinates than the user's
+/// (`" (dial 15)"`), if they differ.
+fn in_other_coordinates(target: f64, at: f64, which: &str) -> String {
+    if at == target {
+        String::new()
+    } else {
+        format!(" ({which} {at})")
     }
 }
 

@@ -169,12 +169,21 @@ pub struct ComponentSpec<'a> {
     pub kind: Kind,
     /// Whether writes wait for the server's completion (EPICS put-callback).
     pub put_complete: bool,
+    /// Whether the component takes its parent's own name (and so data key)
+    /// instead of `<parent>_<field>`: the one signal that *is* the device's
+    /// value, as a motor's read-back is the motor (ophyd's
+    /// `self.user_readback.name = self.name`).
+    pub named_after_parent: bool,
 }
 
 impl ComponentSpec<'_> {
     /// The component's name: `<parent name>_<field>` (just `<field>` under an
-    /// unnamed parent), as ophyd names children.
+    /// unnamed parent), as ophyd names children; the parent's own name when
+    /// [`named_after_parent`](Self::named_after_parent).
     pub fn name(&self) -> String {
+        if self.named_after_parent {
+            return self.parent.name().to_owned();
+        }
         child_name(self.parent.name(), self.attr)
     }
 

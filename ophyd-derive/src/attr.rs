@@ -6,7 +6,7 @@ use syn::{Attribute, Expr, Ident, LitBool, LitStr, Token};
 
 use crate::ctxt::Ctxt;
 
-const COMPONENT_KEYS: [&str; 4] = ["suffix", "kind", "put_complete", "stage"];
+const COMPONENT_KEYS: [&str; 5] = ["suffix", "kind", "put_complete", "stage", "named_after_parent"];
 pub const KINDS: [&str; 4] = ["normal", "config", "hinted", "omitted"];
 const BEHAVIOURS: [&str; 3] = ["stage", "trigger", "stop"];
 
@@ -18,6 +18,8 @@ pub struct ComponentAttr {
     pub kind: Option<(String, LitStr)>,
     pub put_complete: Option<Span>,
     pub stage: Option<Expr>,
+    /// Where `named_after_parent` was written, if it was.
+    pub named_after_parent: Option<Span>,
     /// Whether parsing it found a mistake: its checks are skipped, so the
     /// mistake is the only error (no "missing suffix" after a misspelt one).
     pub broken: bool,
@@ -123,6 +125,16 @@ fn component_attr_inner(cx: &Ctxt, attr: &Attribute) -> ComponentAttr {
                 }
             }
             "stage" => out.stage = Some(meta.value()?.parse()?),
+            "named_after_parent" => {
+                if meta.input.peek(Token![=]) {
+                    let lit: LitBool = meta.value()?.parse()?;
+                    if lit.value {
+                        out.named_after_parent = Some(lit.span);
+                    }
+                } else {
+                    out.named_after_parent = Some(meta.path.span());
+                }
+            }
             other => {
                 cx.error_spanned_by(
                     &meta.path,

@@ -413,6 +413,7 @@ fn build_field(field: &Field<'_>) -> TokenStream {
             let suffix = c.suffix.as_ref().map(|s| s.value()).unwrap_or_default();
             let kind = kind_tokens(c);
             let put_complete = c.put_complete.is_some();
+            let named_after_parent = c.named_after_parent.is_some();
             quote_spanned! {ty.span()=>
                 #ident: <#ty as ::ophyd_core::Component>::build(&::ophyd_core::implement::ComponentSpec {
                     parent: &meta,
@@ -420,6 +421,7 @@ fn build_field(field: &Field<'_>) -> TokenStream {
                     suffix: #suffix,
                     kind: #kind,
                     put_complete: #put_complete,
+                    named_after_parent: #named_after_parent,
                 })
             }
         }

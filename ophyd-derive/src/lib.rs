@@ -54,6 +54,10 @@ use syn::{parse_macro_input, DeriveInput};
 /// - `stage = <value>`: an entry of `stage_sigs` (Python's
 ///   `stage_sigs['enabled'] = 1`), type-checked against the signal; entries
 ///   are applied in field order.
+/// - `named_after_parent`: the component's name, and so its data key, is
+///   the device's own (`motor`, not `motor_user_readback`): for the one
+///   signal that is the device's value, as ophyd's `EpicsMotor` renames its
+///   read-back (`self.user_readback.name = self.name`). One per device.
 ///
 /// Fields without `#[component]` are plain state, built with `Default`.
 ///

@@ -162,3 +162,17 @@ fn ten_components() {
         "#
     ));
 }
+
+#[test]
+fn a_component_named_after_its_parent() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct EpicsMotor {
+            #[component(suffix = ".RBV", kind = "hinted", named_after_parent)]
+            user_readback: EpicsSignalRO<f64>,
+            #[component(suffix = ".VAL", put_complete)]
+            user_setpoint: EpicsSignal<f64>,
+        }
+        "#
+    ));
+}

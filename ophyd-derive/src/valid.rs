@@ -21,6 +21,14 @@ pub fn check(cx: &Ctxt, device: &Device<'_>) -> Verdict {
         );
         verdict = Verdict::Fallback;
     }
+    let mut named_after_parent = device.components().filter_map(|(_, c)| c.named_after_parent);
+    if let (Some(_), Some(second)) = (named_after_parent.next(), named_after_parent.next()) {
+        cx.syn_error(syn::Error::new(
+            second,
+            "only one component can be `named_after_parent`: two would share the device's name \
+             as their data key",
+        ));
+    }
     for lt in device.generics.lifetimes() {
         cx.error_spanned_by(
             lt,

@@ -34,7 +34,7 @@ pub mod sim;
 mod transport;
 mod value;
 
-pub use motor::EpicsMotor;
+pub use motor::{EpicsMotor, HomeDirection, MOVE_TIMEOUT_MARGIN};
 pub use ophyd_core::Enum;
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv, DEFAULT_COMPLETION_TIMEOUT};
 pub use transport::{

@@ -397,7 +397,7 @@ impl<'r, 'a> Run<'r, 'a> {
             if let Some(guard) = self.guard.as_mut() {
                 guard.moved(motor);
             }
-            let moving = motor.move_to(target);
+            let moving = motor.move_to(target).await?;
             self.show(&moving);
             moving.await?;
         }

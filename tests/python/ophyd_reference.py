@@ -4,6 +4,7 @@ ophyd-rs too, on the same running IOC. Prints one JSON object.
 Usage: python ophyd_reference.py tutorial PREFIX   (caproto's trigger_with_pc)
        python ophyd_reference.py soft PREFIX       (EPICS base's soft IOC, tests/iocs/soft.db)
        python ophyd_reference.py nested PREFIX     (the same IOC; a device tree three levels deep)
+       python ophyd_reference.py motor PV          (caproto's fake_motor_record; PV is a motor, PREFIXmtr1)
 
 PREFIX is the IOC's PV prefix without its trailing colon. The usual
 EPICS_CA_* environment variables say where the IOC is.
@@ -12,7 +13,7 @@ import json
 import sys
 
 from ophyd import Component as Cpt
-from ophyd import Device, DeviceStatus, EpicsSignal, EpicsSignalRO, EpicsSignalWithRBV
+from ophyd import Device, DeviceStatus, EpicsMotor, EpicsSignal, EpicsSignalRO, EpicsSignalWithRBV
 
 
 class TriggeredDetector(Device):
@@ -133,7 +134,31 @@ def nested(prefix):
     return common(dev)
 
 
+def motor(pv):
+    """What the `motor` example prints: the motor after a move to 2.5, and
+    what a move to 20 (outside the record's user limits 0..10) raises."""
+    mtr = EpicsMotor(pv, name="motor")
+    mtr.wait_for_connection(timeout=10)
+    mtr.set(2.5).wait(timeout=60)
+    try:
+        # ophyd checks the setpoint's control limits only (0..0 here, so
+        # none): it would drive to 20. Checked without moving.
+        mtr.check_value(20)
+        limit_error = None
+    except Exception as e:
+        limit_error = {"name": type(e).__name__, "message": str(e)}
+    return {
+        "read": mtr.read(),
+        "describe": mtr.describe(),
+        "read_configuration": mtr.read_configuration(),
+        "describe_configuration": mtr.describe_configuration(),
+        "hints": mtr.hints,
+        "position": mtr.position,
+        "limit_error": limit_error,
+    }
+
+
 if __name__ == "__main__":
     kind, prefix = sys.argv[1], sys.argv[2]
-    result = {"tutorial": tutorial, "soft": soft, "nested": nested}[kind](prefix)
+    result = {"tutorial": tutorial, "soft": soft, "nested": nested, "motor": motor}[kind](prefix)
     print(json.dumps(result, default=list))

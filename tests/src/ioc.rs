@@ -1,8 +1,8 @@
 //! Real IOCs for the Channel Access tests, run as child processes on
 //! loopback: EPICS base's soft IOC (`iocs/soft.db`, or any [`SoftDatabase`],
-//! through the `epicscorelibs` Python package) and the staging tutorial's own
-//! IOC (caproto's `trigger_with_pc`). Both come from the project's Python
-//! environment, `.venv` at the repository root (`scripts/setup-venv.sh`).
+//! through the `epicscorelibs` Python package), the staging tutorial's own
+//! IOC (caproto's `trigger_with_pc`) and caproto's motor record simulation
+//! (`fake_motor_record`). All come from the project's Python environment, `.venv` at the repository root (`scripts/setup-venv.sh`).
 //!
 //! # One CA client, several IOCs
 //!
@@ -70,6 +70,9 @@ pub enum IocKind {
     Soft,
     /// The staging tutorial's IOC: caproto's `trigger_with_pc`.
     TriggerWithPc,
+    /// caproto's motor record simulation, `fake_motor_record`: motors
+    /// `mtr1` (user limits 0..10, 1 unit/s), `mtr2`, `mtr3`.
+    FakeMotorRecord,
 }
 
 impl IocKind {
@@ -77,6 +80,7 @@ impl IocKind {
         match self {
             IocKind::Soft => "soft",
             IocKind::TriggerWithPc => "tpc",
+            IocKind::FakeMotorRecord => "fmr",
         }
     }
 }
@@ -302,7 +306,7 @@ impl Ioc {
     pub fn start(kind: IocKind) -> Result<Ioc, IocError> {
         let database = match kind {
             IocKind::Soft => SoftDatabase::standard(),
-            IocKind::TriggerWithPc => SoftDatabase::new(),
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord => SoftDatabase::new(),
         };
         Ioc::launched(kind, database)
     }
@@ -344,6 +348,14 @@ impl Ioc {
     /// When it does not start, with its output.
     pub fn trigger_with_pc() -> Ioc {
         Ioc::start(IocKind::TriggerWithPc).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Start caproto's motor record simulation, `fake_motor_record`.
+    ///
+    /// # Panics
+    /// When it does not start, with its output.
+    pub fn fake_motor_record() -> Ioc {
+        Ioc::start(IocKind::FakeMotorRecord).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The kind of IOC.
@@ -405,13 +417,10 @@ impl Ioc {
                 command.arg(dir.join("softioc.py"));
                 self.database.add_to(&mut command, &self.prefix);
             }
-            IocKind::TriggerWithPc => {
-                command.arg(dir.join("trigger_with_pc.py")).args([
-                    "--prefix",
-                    &self.prefix,
-                    "--interfaces",
-                    "127.0.0.1",
-                ]);
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord => {
+                let launcher =
+                    if self.kind == IocKind::TriggerWithPc { "trigger_with_pc.py" } else { "fake_motor_record.py" };
+                command.arg(dir.join(launcher)).args(["--prefix", &self.prefix, "--interfaces", "127.0.0.1"]);
             }
         }
         for (key, _) in std::env::vars_os() {
@@ -457,7 +466,7 @@ impl Ioc {
     fn wait_until_serving(&mut self) -> Result<(), IocError> {
         let ready = match self.kind {
             IocKind::Soft => "IOC Running",
-            IocKind::TriggerWithPc => "Server startup complete",
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord => "Server startup complete",
         };
         let started = Instant::now();
         loop {
@@ -466,7 +475,9 @@ impl Ioc {
                 // Either server may fall back to another port when its own is taken.
                 let on_its_port = match self.kind {
                     IocKind::Soft => !output.contains("Configured TCP port was unavailable"),
-                    IocKind::TriggerWithPc => output.contains(&format!("Listening on 127.0.0.1:{}", self.port())),
+                    IocKind::TriggerWithPc | IocKind::FakeMotorRecord => {
+                        output.contains(&format!("Listening on 127.0.0.1:{}", self.port()))
+                    }
                 };
                 if !on_its_port {
                     return Err(self.failure(&format!("another process took its port {}", self.port())));

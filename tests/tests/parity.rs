@@ -1,8 +1,9 @@
 //! Parity with Python ophyd 1.11: the same devices, declared in both, on the
 //! same running IOCs, report the same data keys, sources, dtypes, shapes,
 //! units, precisions, limits, enum strings, hints and attribute lists, and
-//! stage the same way. Python ophyd runs from the project's venv
-//! (`tests/python/ophyd_reference.py`).
+//! stage the same way; `EpicsMotor` (the `motor` example) moves, reads and
+//! describes as ophyd's does on caproto's motor record simulation. Python
+//! ophyd runs from the project's venv (`tests/python/ophyd_reference.py`).
 #![cfg(feature = "ca")]
 
 use std::time::Duration;
@@ -184,4 +185,46 @@ async fn a_device_tree_reads_and_describes_in_python_ophyds_order() {
     for field in ["describe", "describe_configuration"] {
         assert_eq!(keys(&rust[field]), keys(&python[field]), "the order of `{field}`'s keys");
     }
+}
+
+/// Each reading's value, without the timestamps (which the two runs cannot share).
+fn values(readings: &Json) -> Json {
+    readings.as_object().unwrap().iter().map(|(key, reading)| (key.clone(), reading["value"].clone())).collect()
+}
+
+/// The `motor` example, as a user runs it (cargo builds it next to the tests).
+fn motor_example(pv: &str) -> Json {
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let program = deps.parent().unwrap().join("examples").join("motor");
+    assert!(program.exists(), "build the examples first: cargo build -p examples --features ca --examples");
+    let out = std::process::Command::new(program).args(["--ca", pv, "--json"]).output().unwrap();
+    assert!(out.status.success(), "the motor example failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn the_motor_example_moves_reads_and_describes_as_python_ophyds_epics_motor_and_refuses_what_it_would_not() {
+    ioc::ca_client_environment();
+    let ioc = Ioc::fake_motor_record();
+    let pv = ioc.pv("mtr1");
+    let python = python_ophyd("motor", &pv);
+    // Python moved the motor to 2.5 already: the example moves it again, to
+    // where it is, and must still report the same.
+    let rust = motor_example(&pv);
+    for field in ["describe", "describe_configuration", "hints", "position"] {
+        assert_eq!(rust[field], python[field], "`{field}` differs from Python ophyd's (left: ophyd-rs, right: Python)");
+    }
+    for field in ["read", "read_configuration"] {
+        let keys = |doc: &Json| doc[field].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&rust), keys(&python), "the keys of `{field}`");
+        assert_eq!(values(&rust[field]), values(&python[field]), "the values of `{field}`");
+    }
+    assert_eq!(python["position"], json!(2.5));
+    // The one deliberate difference: ophyd checks the setpoint's control
+    // limits, which this IOC leaves at 0..0 (none), and would drive to 20;
+    // ophyd-rs checks the record's user limits, 0..10, and refuses.
+    assert_eq!(python["limit_error"], Json::Null);
+    assert_eq!(rust["limit_error"]["name"], "LimitError");
+    let message = rust["limit_error"]["message"].as_str().unwrap();
+    assert!(message.contains("cannot move to 20: outside its user limits [0, 10]"), "{message}");
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use examples::{TriggeredDetector, TUTORIAL_NAME, TUTORIAL_PREFIX};
+use futures::future::{BoxFuture, FutureExt};
 use ophyd_core::prelude::*;
 use ophyd_core::{Error, Result};
 use ophyd_epics::sim::{PutAction, SimIoc};
@@ -34,9 +35,9 @@ struct Motor {
 }
 
 impl Movable for Motor {
-    fn move_to(&self, target: f64) -> Status {
+    fn move_to(&self, target: f64) -> BoxFuture<'_, Result<Status>> {
         record(&self.log, format!("motor.move_to({target})"));
-        self.position.set(target)
+        futures::future::ready(Ok(self.position.set(target))).boxed()
     }
 }
 
@@ -185,12 +186,9 @@ async fn scan_moves_the_motor_and_reads_it_with_the_detectors() {
     let (mut re, docs) = engine();
     re.run(scan(&[&det], &motor, [0.0, 0.5, 1.0])).await.unwrap();
     let docs = docs.lock().unwrap();
-    assert_eq!(docs[0].1["hints"]["dimensions"], serde_json::json!([[["motor_user_readback"], "primary"]]));
-    let positions: Vec<f64> = docs
-        .iter()
-        .filter(|(n, _)| n == "event")
-        .map(|(_, e)| e["data"]["motor_user_readback"].as_f64().unwrap())
-        .collect();
+    assert_eq!(docs[0].1["hints"]["dimensions"], serde_json::json!([[["motor"], "primary"]]));
+    let positions: Vec<f64> =
+        docs.iter().filter(|(n, _)| n == "event").map(|(_, e)| e["data"]["motor"].as_f64().unwrap()).collect();
     assert_eq!(positions, [0.0, 0.5, 1.0]);
 }
 

@@ -14,6 +14,7 @@ mod pvs;
 mod tutorial;
 mod unknown;
 
+pub use motor::SimMotor;
 pub use pvs::Delay;
 
 use std::collections::HashMap;
@@ -466,6 +467,31 @@ impl PvTransport for SimTransport {
     }
 }
 
+impl SimIoc {
+    /// Wait for `completion` of a put to `pv`, as a client waits for its
+    /// put-callback: if the PV leaves the network first, the client hears
+    /// of a lost connection at once, while the IOC goes on processing.
+    async fn completion_unless_disconnected(
+        self,
+        pv: Arc<SimPv>,
+        mut completion: BoxFuture<'static, Result<(), String>>,
+    ) -> Result<(), PvError> {
+        loop {
+            let changed = self.db.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if !pv.connected.load(Ordering::SeqCst) {
+                tokio::spawn(completion);
+                return Err(PvError::Disconnected);
+            }
+            tokio::select! {
+                outcome = &mut completion => return outcome.map_err(PvError::Refused),
+                () = changed => {}
+            }
+        }
+    }
+}
+
 struct SimChannel {
     ioc: SimIoc,
     pv: Arc<SimPv>,
@@ -526,7 +552,8 @@ impl PvChannel for SimChannel {
             done(Ok(()));
             return Ok(());
         }
-        crate::transport::spawn_then(async move { completion.await.map_err(PvError::Refused) }.boxed(), done);
+        let completed = self.ioc.clone().completion_unless_disconnected(self.pv.clone(), completion);
+        crate::transport::spawn_then(completed.boxed(), done);
         Ok(())
     }
 

@@ -12,7 +12,7 @@ pub struct Roi {
     /// Minimum X.
     #[component(suffix = ":MinX", kind = "config", stage = 0)]
     pub min_x: EpicsSignal<i32>,
-    #[component(suffix = ":Total", kind = "hinted")]
+    #[component(suffix = ":Total", kind = "hinted", named_after_parent)]
     total: EpicsSignalRO<f64>,
 }
 
@@ -73,8 +73,8 @@ fn main() {
     let det = Detector::new("XF:31ID", "det");
     assert_eq!(det.component_names(), ["cam", "note", "count", "array"]);
     assert_eq!(det.cam.roi.min_x.read_pv(), "XF:31ID:cam1:ROI1:MinX");
-    assert_eq!(det.cam.roi.total.name(), "det_cam_roi_total");
+    assert_eq!(det.cam.roi.total.name(), "det_cam_roi"); // named_after_parent
     assert_eq!(det.cam.stage_sigs().paths(), ["acquire_time", "image_mode", "label"]);
-    assert_eq!(det.hints().fields, ["det_cam_roi_total"]);
+    assert_eq!(det.hints().fields, ["det_cam_roi"]);
     assert_eq!(*det.triggers.lock().unwrap(), 0);
 }
