@@ -418,9 +418,13 @@ impl Ioc {
                 self.database.add_to(&mut command, &self.prefix);
             }
             IocKind::TriggerWithPc | IocKind::FakeMotorRecord => {
-                let launcher =
-                    if self.kind == IocKind::TriggerWithPc { "trigger_with_pc.py" } else { "fake_motor_record.py" };
-                command.arg(dir.join(launcher)).args(["--prefix", &self.prefix, "--interfaces", "127.0.0.1"]);
+                let module = if self.kind == IocKind::TriggerWithPc {
+                    "caproto.ioc_examples.too_clever.trigger_with_pc"
+                } else {
+                    "caproto.ioc_examples.fake_motor_record"
+                };
+                command.arg(dir.join("caproto_ioc.py")).arg(module);
+                command.args(["--prefix", &self.prefix, "--interfaces", "127.0.0.1"]);
             }
         }
         for (key, _) in std::env::vars_os() {
