@@ -78,6 +78,7 @@ pub mod implement {
     #[doc(inline)]
     pub use crate::impl_signal_component;
     pub use crate::meta::{ComponentSpec, SignalMeta};
+    pub use crate::sync::AtomicChoice;
 }
 
 /// `#[derive(Device)]`: see the crate documentation.

@@ -2,12 +2,12 @@
 //! [`SignalMeta`] for signals, and the [`ComponentSpec`] a parent hands to
 //! each child it builds.
 
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::kind::{AtomicKind, Kind};
 use crate::policy::StepTimeouts;
 use crate::state::StagingState;
+use crate::sync::AtomicChoice;
 use crate::value::Value;
 
 /// What a device knows about itself: name, prefix, kind, parent, and its
@@ -27,8 +27,8 @@ pub struct DeviceMeta {
     pub(crate) stages_started: std::sync::atomic::AtomicU64,
     step_timeouts: Mutex<Option<StepTimeouts>>,
     /// Whether its signals' reads come from monitors (see
-    /// [`DeviceMeta::set_auto_monitor`]): 0 as the parent says, 1 yes, 2 no.
-    auto_monitor: AtomicU8,
+    /// [`DeviceMeta::set_auto_monitor`]); open: as the parent says.
+    auto_monitor: AtomicChoice,
 }
 
 impl DeviceMeta {
@@ -44,7 +44,7 @@ impl DeviceMeta {
             staging: Default::default(),
             stages_started: Default::default(),
             step_timeouts: Mutex::new(None),
-            auto_monitor: AtomicU8::new(0),
+            auto_monitor: AtomicChoice::default(),
         })
     }
 
@@ -60,7 +60,7 @@ impl DeviceMeta {
             staging: Default::default(),
             stages_started: Default::default(),
             step_timeouts: Mutex::new(None),
-            auto_monitor: AtomicU8::new(0),
+            auto_monitor: AtomicChoice::default(),
         })
     }
 
@@ -123,11 +123,7 @@ impl DeviceMeta {
     /// bound by it; signals that always have their value at hand (soft
     /// signals) ignore it.
     pub fn auto_monitor(&self) -> Option<bool> {
-        match self.auto_monitor.load(Ordering::Relaxed) {
-            1 => Some(true),
-            2 => Some(false),
-            _ => self.parent.as_ref().and_then(|parent| parent.auto_monitor()),
-        }
+        self.auto_monitor.get().or_else(|| self.parent.as_ref().and_then(|parent| parent.auto_monitor()))
     }
 
     /// Choose monitored reads for this device's signals and sub-devices
@@ -141,12 +137,7 @@ impl DeviceMeta {
     /// assert_eq!(meta.auto_monitor(), Some(true));
     /// ```
     pub fn set_auto_monitor(&self, auto_monitor: Option<bool>) {
-        let stored = match auto_monitor {
-            None => 0,
-            Some(true) => 1,
-            Some(false) => 2,
-        };
-        self.auto_monitor.store(stored, Ordering::Relaxed);
+        self.auto_monitor.set(auto_monitor)
     }
 
     /// Replace the declared `stage_sigs` (done once, by the derive's constructor).

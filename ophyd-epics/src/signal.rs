@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, Either};
 use ophyd_core::__private::lock;
-use ophyd_core::implement::{ComponentSpec, ConnectCtx, Gather, PendingConnect, SignalMeta};
+use ophyd_core::implement::{AtomicChoice, ComponentSpec, ConnectCtx, Gather, PendingConnect, SignalMeta};
 use ophyd_core::{DataKey, Dtype, Error, Reading, Result, Status, Subscription, Tolerance};
 
 use crate::transport::{NativeType, PvChannel, PvError, PvMetadata, PvReading, Transport};
@@ -86,41 +86,14 @@ struct PvCore<T> {
     /// The read PV's control metadata, with the connection it was read on
     /// (see [`PvChannel::connections`]).
     metadata: Arc<Slot<(u64, PvMetadata)>>,
-    /// This signal's own choice of monitored reads ([`AutoMonitor`]).
-    auto_monitor: AtomicU8,
+    /// This signal's own choice of monitored reads (open: as its device,
+    /// or the transport, says).
+    auto_monitor: AtomicChoice,
     /// The transport's choice, for signals and devices that make none.
     transport_auto_monitor: AtomicBool,
     /// The read PV's monitor, while reads are monitored.
     monitor: Mutex<Option<Monitor>>,
     _value: PhantomData<fn() -> T>,
-}
-
-/// A signal's own choice of monitored reads, as stored in an `AtomicU8`.
-#[derive(Clone, Copy)]
-#[repr(u8)]
-enum AutoMonitor {
-    /// As its device, or the transport, says.
-    Inherit,
-    On,
-    Off,
-}
-
-impl AutoMonitor {
-    fn from_choice(choice: Option<bool>) -> AutoMonitor {
-        match choice {
-            None => AutoMonitor::Inherit,
-            Some(true) => AutoMonitor::On,
-            Some(false) => AutoMonitor::Off,
-        }
-    }
-
-    fn choice(stored: u8) -> Option<bool> {
-        match stored {
-            s if s == AutoMonitor::On as u8 => Some(true),
-            s if s == AutoMonitor::Off as u8 => Some(false),
-            _ => None,
-        }
-    }
 }
 
 /// The subscription of a monitored signal, and the last value it brought.
@@ -143,7 +116,7 @@ impl<T: EpicsValue> PvCore<T> {
             read: RwLock::new(None),
             write: RwLock::new(None),
             metadata: Arc::new(RwLock::new(None)),
-            auto_monitor: AtomicU8::new(AutoMonitor::Inherit as u8),
+            auto_monitor: AtomicChoice::default(),
             transport_auto_monitor: AtomicBool::new(false),
             monitor: Mutex::new(None),
             _value: PhantomData,
@@ -300,7 +273,8 @@ impl<T: EpicsValue> PvCore<T> {
     /// Whether reads are served by a monitor: as the signal says, else as
     /// its nearest device that says, else as its transport says.
     fn monitored(&self) -> bool {
-        AutoMonitor::choice(self.auto_monitor.load(Ordering::Relaxed))
+        self.auto_monitor
+            .get()
             .or_else(|| self.meta.parent().and_then(|device| device.auto_monitor()))
             .unwrap_or_else(|| self.transport_auto_monitor.load(Ordering::Relaxed))
     }
@@ -750,7 +724,7 @@ macro_rules! pv_signal {
             /// # Ok(()) }
             /// ```
             pub fn set_auto_monitor(&self, auto_monitor: Option<bool>) {
-                self.core.auto_monitor.store(AutoMonitor::from_choice(auto_monitor) as u8, Ordering::Relaxed);
+                self.core.auto_monitor.set(auto_monitor);
             }
 
             /// Connect this signal alone (devices connect all their signals
