@@ -68,8 +68,5 @@ async fn run(args: Args) -> Result<(), Error> {
 async fn main() -> ExitCode {
     let args = Args::parse();
     program::init_logging();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => program::fail(&error),
-    }
+    program::exit_code(run(args).await)
 }

@@ -64,6 +64,15 @@ pub fn init_logging() {
         .init();
 }
 
+/// The exit code of a program's outcome: 0, or 1 after telling the user
+/// what failed (see [`fail`]).
+pub fn exit_code(outcome: Result<(), Error>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
 /// Tell the user what failed and why, `error: what: cause: ...`, and give
 /// the exit code of a failure (1).
 pub fn fail(error: &Error) -> ExitCode {

@@ -204,16 +204,23 @@ fn expand(device: &Device<'_>) -> TokenStream {
             #behaviours
         },
     ));
-    tokens.extend(target.implement(quote!(::ophyd_core::implement::SuffixOptional), quote!()));
+    tokens.extend(device_impls(&target, quote!(&[#(#names),*])));
+    tokens.extend(default_behaviours(&target, &device.attr));
+    tokens
+}
+
+/// `SuffixOptional` (a sub-device may share its parent's prefix) and
+/// `Device`, whose one method returns `component_names`.
+pub fn device_impls(target: &Target<'_>, component_names: TokenStream) -> TokenStream {
+    let mut tokens = target.implement(quote!(::ophyd_core::implement::SuffixOptional), quote!());
     tokens.extend(target.implement(
         quote!(::ophyd_core::Device),
         quote! {
             fn component_names(&self) -> &'static [&'static str] {
-                &[#(#names),*]
+                #component_names
             }
         },
     ));
-    tokens.extend(default_behaviours(&target, &device.attr));
     tokens
 }
 

@@ -66,15 +66,7 @@ pub fn expand(device: &Device<'_>, errors: syn::Error) -> TokenStream {
             #behaviours
         },
     ));
-    tokens.extend(target.implement(quote!(::ophyd_core::implement::SuffixOptional), quote!()));
-    tokens.extend(target.implement(
-        quote!(::ophyd_core::Device),
-        quote! {
-            fn component_names(&self) -> &'static [&'static str] {
-                #unreachable
-            }
-        },
-    ));
+    tokens.extend(expand::device_impls(&target, unreachable));
     tokens.extend(expand::default_behaviours(&target, &device.attr));
     tokens
 }

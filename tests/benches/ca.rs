@@ -23,7 +23,7 @@ use epics_ca::{Channel, Context};
 use ophyd_core::{Device, Result};
 use ophyd_epics::ca::CaTransport;
 use ophyd_epics::Transport;
-use ophyd_tests::bench::{self, Pair, Samples, Ten, TEN};
+use ophyd_tests::bench::{self, Hundred, Pair, Samples, Ten, TEN};
 use ophyd_tests::ioc::{self, Ioc};
 
 fn report(work: &str, pair: Pair, target: &str) {
@@ -71,11 +71,13 @@ fn main() {
         let transport = CaTransport::new().unwrap().into_transport();
         let cycle = bench::cycle(&ctx, &transport, &prefix, 3000).await.unwrap();
         report("trigger (put-complete) + read, one cycle", cycle, "target: within 10%");
-        let ten = bench::read_ten_against_the_floor(&ctx, &transport, &prefix, 3000).await.unwrap();
+        let ten = Ten::new(&prefix, "ten");
+        let ten = bench::read_against_the_floor(&ctx, &transport, ten, &prefix, 1, 3000).await.unwrap();
         report("read() of a 10-PV device", ten, "target: within 30%");
         let ten = bench::read_ten(&ctx, &transport, &prefix, 3000).await.unwrap();
         report("  the same, against epics-ca's gets", ten, "each get flushed on its own");
-        let hundred = bench::read_hundred_against_the_floor(&ctx, &transport, &prefix, 1000).await.unwrap();
+        let hundred = Hundred::new(&prefix, "hundred");
+        let hundred = bench::read_against_the_floor(&ctx, &transport, hundred, &prefix, 10, 1000).await.unwrap();
         report("read() of a 100-PV device tree", hundred, "target: within 50%");
         let monitored = bench::read_ten_monitored(&transport, &prefix, 1000).await.unwrap();
         println!(

@@ -291,30 +291,19 @@ pub async fn read_ten(ctx: &Context, transport: &Transport, prefix: &str, n: usi
     Ok(samples.medians())
 }
 
-/// `read()` of a device of ten PVs against its floor ([`Floor`]: the same
-/// gets with libca itself, one flush), `n` times each.
-pub async fn read_ten_against_the_floor(ctx: &Context, transport: &Transport, prefix: &str, n: usize) -> Result<Pair> {
-    let ten = Ten::new(prefix, "ten");
-    ten.connect(transport).await?;
-    against_the_floor(ctx, &ten, prefix, 1, n).await
-}
-
-/// `read()` of a device tree of a hundred PVs against its floor, `n` times
-/// each.
-pub async fn read_hundred_against_the_floor(
+/// `read()` of `device` — [`Ten`] or [`Hundred`] below `prefix`, `tens`
+/// times [`TEN`] — connected through `transport`, against its floor
+/// ([`Floor`]: the same gets with libca itself, one flush), alternately,
+/// `n` times each.
+pub async fn read_against_the_floor<D: Device>(
     ctx: &Context,
     transport: &Transport,
+    device: D,
     prefix: &str,
+    tens: usize,
     n: usize,
 ) -> Result<Pair> {
-    let hundred = Hundred::new(prefix, "hundred");
-    hundred.connect(transport).await?;
-    against_the_floor(ctx, &hundred, prefix, 10, n).await
-}
-
-/// `device.read()`, whose PVs are `tens` times [`TEN`], and its floor,
-/// alternately, `n` times each.
-async fn against_the_floor<D: Device>(ctx: &Context, device: &D, prefix: &str, tens: usize, n: usize) -> Result<Pair> {
+    device.connect(transport).await?;
     let floor = Floor::connect(ctx, (0..tens).flat_map(|_| TEN.map(|suffix| format!("{prefix}:{suffix}")))).await;
     let mut samples = Samples::default();
     for _ in 0..n {
