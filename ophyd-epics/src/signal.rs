@@ -428,11 +428,11 @@ impl<T: EpicsValue> PvCore<T> {
     async fn normalize(&self, value: T) -> Result<T> {
         let ophyd_core::Value::String(label) = value.to_value() else { return Ok(value) };
         let Some(strings) = self.metadata().await?.enum_strs else { return Ok(value) };
-        let index = strings.iter().position(|s| *s == label).ok_or_else(|| Error::NotSent {
+        let index = enum_index(&label, &strings).map_err(|e| Error::NotSent {
             signal: self.name(),
             pv: self.write_pv.clone(),
             value: format!("{label:?}"),
-            reason: format!("not one of the PV's enum strings {strings:?}"),
+            reason: e.to_string(),
         })?;
         T::from_value(&ophyd_core::Value::Int(index as i64)).ok_or_else(|| Error::ValueType {
             signal: self.name(),
@@ -505,13 +505,19 @@ impl<T: EpicsValue> PvCore<T> {
                 }
             };
             let strings = m.enum_strs.unwrap_or_default();
-            let index = strings.iter().position(|s| *s == label).ok_or_else(|| {
-                write.error(&value, PvError::BadValue(format!("not one of the PV's enum strings {strings:?}")), false)
-            })?;
+            let index = enum_index(&label, &strings).map_err(|e| write.error(&value, e, false))?;
             write.issue(&*channel, ophyd_core::Value::Int(index as i64), &status);
             status.await
         })
     }
+}
+
+/// The index of enum `label` among the PV's `strings`.
+fn enum_index(label: &str, strings: &[String]) -> std::result::Result<usize, PvError> {
+    strings
+        .iter()
+        .position(|s| s == label)
+        .ok_or_else(|| PvError::BadValue(format!("not one of the PV's enum strings {strings:?}")))
 }
 
 /// A reading of [`PvCore::request_reading`].
