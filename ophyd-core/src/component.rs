@@ -86,6 +86,12 @@ pub trait DynComponent: Send + Sync + 'static {
     /// Append the data keys this component puts in its parent's `hints`.
     fn hints_into(&self, out: &mut Vec<String>);
 
+    /// The component's Rust type (`"ophyd_epics::EpicsSignal<f64>"`), for
+    /// overviews such as [`Device::summary`](crate::Device::summary).
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
     /// This component as a signal, if it is one.
     fn as_signal(&self) -> Option<&dyn DynSignal> {
         None

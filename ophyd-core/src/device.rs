@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::component::{lookup, Component, DynComponent, DynDevice};
+use crate::configure::Configured;
 use crate::connect::{connect_all, Backend, ConnectCtx};
 use crate::data::{DataKey, DataMap, Hints, Reading};
 use crate::error::{Error, Result};
@@ -16,6 +17,8 @@ use crate::kind::Kind;
 use crate::meta::DeviceMeta;
 use crate::staging::{self, StageSigs};
 use crate::status::Status;
+use crate::summary::Summary;
+use crate::value::Value;
 
 /// How long [`Device::connect`] waits by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -282,6 +285,82 @@ pub trait Device: Component + DynDevice {
         // The tree's connection requests go out together, as its reads do.
         crate::gather::issue_together(|| self.collect_connects(&ctx, &mut pending));
         connect_all(self.meta().name().to_owned(), pending, timeout)
+    }
+
+    /// The device's labels (ophyd's `labels`): names to find it by.
+    /// ```
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Motor {
+    /// #     #[component(kind = "hinted")]
+    /// #     position: SoftSignal<f64>,
+    /// # }
+    /// let m1 = Motor::new("XF:m1", "m1").with_labels(["motors"]);
+    /// assert_eq!(m1.labels(), ["motors"]);
+    /// ```
+    fn labels(&self) -> Vec<String> {
+        self.meta().labels()
+    }
+
+    /// This device, labelled (ophyd's `labels={"motors"}` argument).
+    fn with_labels<L: Into<String>>(self, labels: impl IntoIterator<Item = L>) -> Self {
+        self.meta().add_labels(labels);
+        self
+    }
+
+    /// Write configuration values, each to the component at its dotted
+    /// path, and return the configuration before and after: ophyd's
+    /// `configure(d)` → `(old, new)`. Each write waits until the value
+    /// reads back ([`set_and_wait`](crate::set_and_wait)).
+    ///
+    /// Better than ophyd in two ways: every path and value is checked
+    /// before anything is written (a path that is not a configuration
+    /// attribute is [`Error::NotConfiguration`], a value of the wrong type
+    /// [`Error::ValueType`]), and a write that fails puts back what was
+    /// already written ([`Error::Configure`]).
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// let det = Det::new("XF:det", "det");
+    /// let configured = det.configure(&[("gain", 2.0.into())]).await?;
+    /// assert_eq!(configured.old.get("det_gain").unwrap().value, 0.0.into());
+    /// assert_eq!(configured.new.get("det_gain").unwrap().value, 2.0.into());
+    /// assert_eq!(det.configure(&[("reading", 1.0.into())]).await.unwrap_err().name(), "ValueError");
+    /// # Ok(()) }
+    /// ```
+    fn configure(&self, values: &[(&str, Value)]) -> impl Future<Output = Result<Configured>> + Send {
+        crate::configure::configure(self, values)
+    }
+
+    /// A text overview of the device (ophyd's `summary()`): data keys with
+    /// the hinted ones marked, read and configuration attributes, unused
+    /// attributes, each with its type, name, source and current value.
+    /// Print it.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// # use ophyd_core::prelude::*;
+    /// # #[derive(Device)]
+    /// # struct Det {
+    /// #     #[component(kind = "hinted")]
+    /// #     reading: SoftSignal<f64>,
+    /// #     #[component(kind = "config")]
+    /// #     gain: SoftSignal<f64>,
+    /// # }
+    /// let det = Det::new("XF:det", "det");
+    /// let summary = det.summary().await;
+    /// println!("{summary}");
+    /// assert!(summary.to_string().contains("*det_reading"));
+    /// # Ok(()) }
+    /// ```
+    fn summary(&self) -> impl Future<Output = Summary> + Send {
+        crate::summary::summary(self)
     }
 
     /// The default `stage()`, for a hand-written [`Stage::stage`] to call

@@ -204,6 +204,22 @@ pub enum Error {
         known: Vec<String>,
     },
 
+    /// `configure()` was given a component that is not one of the
+    /// device's configuration attributes (ophyd's `ValueError`).
+    #[error(
+        "`{attr}` of device `{device}` is not a configuration attribute, so configure() cannot change it; \
+         its configuration attributes are: {}",
+        configuration_attrs.join(", ")
+    )]
+    NotConfiguration {
+        /// The device's name.
+        device: String,
+        /// The attribute that was given.
+        attr: String,
+        /// The device's configuration attributes.
+        configuration_attrs: Vec<String>,
+    },
+
     /// A path or handle that names something which cannot be written.
     #[error("`{signal}` is {why}, so it cannot be {action}")]
     NotWritable {
@@ -223,6 +239,17 @@ pub enum Error {
         /// The first failure.
         cause: Box<Error>,
         /// Failures while putting back what had been changed.
+        restore_failures: Vec<Error>,
+    },
+
+    /// `configure()` failed writing a value; what it had written was put back.
+    #[error("configuring `{device}` failed: {cause}{}", Restores(restore_failures))]
+    Configure {
+        /// The device's name.
+        device: String,
+        /// The write that failed.
+        cause: Box<Error>,
+        /// Failures while putting back what had been written.
         restore_failures: Vec<Error>,
     },
 
@@ -293,6 +320,8 @@ impl Error {
             Error::Connect { .. } => "ConnectionError",
             Error::TypeMismatch { .. } | Error::ValueType { .. } => "TypeError",
             Error::UnknownComponent { .. } => "AttributeError",
+            Error::NotConfiguration { .. } => "ValueError",
+            Error::Configure { .. } => "ConfigureError",
             Error::NotWritable { .. } => "ReadOnlyError",
             Error::Stage { .. } => "StageError",
             Error::Cleanup { .. } => "CleanupError",

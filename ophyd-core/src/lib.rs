@@ -32,6 +32,7 @@
 //! ```
 
 mod component;
+mod configure;
 mod connect;
 mod data;
 mod deadline;
@@ -49,10 +50,12 @@ mod soft;
 pub mod staging;
 mod state;
 mod status;
+mod summary;
 mod sync;
 mod value;
 
 pub use component::{Component, DynComponent, DynDevice, DynSignal};
+pub use configure::Configured;
 pub use connect::Backend;
 pub use data::{now, DataKey, DataMap, Hints, Reading};
 pub use device::{stop_sub_devices, Device, Movable, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
@@ -65,6 +68,7 @@ pub use signal::{set_and_wait, set_and_wait_with, SetAndWait, Signal, Subscripti
 pub use soft::{SoftCell, SoftSignal, SoftSignalRO};
 pub use staging::{StageSigs, StageValue};
 pub use status::Status;
+pub use summary::{Summary, SummaryLine};
 pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
 
 /// What implementing a new kind of component needs (a signal type of its

@@ -29,6 +29,8 @@ pub struct DeviceMeta {
     /// Whether its signals' reads come from monitors (see
     /// [`DeviceMeta::set_auto_monitor`]); open: as the parent says.
     auto_monitor: AtomicChoice,
+    /// ophyd's `labels`: names to find the device by (`"motors"`).
+    labels: Mutex<Vec<String>>,
 }
 
 impl DeviceMeta {
@@ -45,6 +47,7 @@ impl DeviceMeta {
             stages_started: Default::default(),
             step_timeouts: Mutex::new(None),
             auto_monitor: AtomicChoice::default(),
+            labels: Mutex::new(Vec::new()),
         })
     }
 
@@ -61,6 +64,7 @@ impl DeviceMeta {
             stages_started: Default::default(),
             step_timeouts: Mutex::new(None),
             auto_monitor: AtomicChoice::default(),
+            labels: Mutex::new(Vec::new()),
         })
     }
 
@@ -138,6 +142,30 @@ impl DeviceMeta {
     /// ```
     pub fn set_auto_monitor(&self, auto_monitor: Option<bool>) {
         self.auto_monitor.set(auto_monitor)
+    }
+
+    /// The device's labels (ophyd's `labels`), in the order first given.
+    pub fn labels(&self) -> Vec<String> {
+        crate::sync::lock(&self.labels).clone()
+    }
+
+    /// Add labels to the device; a label it already has is not repeated.
+    ///
+    /// ```
+    /// use ophyd_core::DeviceMeta;
+    /// let meta = DeviceMeta::root("XF:m1", "m1");
+    /// meta.add_labels(["motors", "sample"]);
+    /// meta.add_labels(["motors"]);
+    /// assert_eq!(meta.labels(), ["motors", "sample"]);
+    /// ```
+    pub fn add_labels<L: Into<String>>(&self, labels: impl IntoIterator<Item = L>) {
+        let mut current = crate::sync::lock(&self.labels);
+        for label in labels {
+            let label = label.into();
+            if !current.contains(&label) {
+                current.push(label);
+            }
+        }
     }
 
     /// Replace the declared `stage_sigs` (done once, by the derive's constructor).

@@ -234,7 +234,7 @@ async fn lock_state<'m>(meta: &'m crate::meta::DeviceMeta, action: &str) -> Resu
 
 /// Whether a write that failed with `error` may have changed the value:
 /// only an error raised before anything left the client proves it did not.
-fn may_have_written(error: &Error) -> bool {
+pub(crate) fn may_have_written(error: &Error) -> bool {
     !matches!(
         error,
         Error::NotSent { .. }
@@ -423,7 +423,7 @@ async fn restore(device: &dyn DynDevice, state: &mut StagingState) -> Vec<Error>
     failures
 }
 
-async fn put_back(signal: &dyn DynSignal, original: Original) -> Result<()> {
+pub(crate) async fn put_back(signal: &dyn DynSignal, original: Original) -> Result<()> {
     if original.check_first && same(&signal.get_value().await?, &original.value) {
         return Ok(());
     }

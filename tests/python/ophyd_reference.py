@@ -128,10 +128,26 @@ def soft(prefix):
     return common(dev)
 
 
+def values(readings):
+    return {k: v["value"] for k, v in readings.items()}
+
+
 def nested(prefix):
     dev = Nested(prefix, name="nested")
     dev.wait_for_connection(timeout=10)
-    return common(dev)
+    out = common(dev)
+    old, new = dev.configure(CONFIGURE)
+    out["configure"] = {"old": values(old), "new": values(new)}
+    dev.configure({key: old_value(dev, old, key) for key in CONFIGURE})  # as it was
+    return out
+
+
+# What the nested parity test configures, by dotted attribute.
+CONFIGURE = {"gain": 5, "y.label": "configured"}
+
+
+def old_value(dev, old, attr):
+    return old[getattr(dev, attr).name]["value"]
 
 
 def motor(pv):

@@ -132,3 +132,92 @@ async fn operations_on_an_unconnected_signal_say_to_connect_first() {
     let err = det.label.set("x".to_string()).await.unwrap_err();
     assert!(matches!(err, Error::NotConnected { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn summary_lists_data_keys_attributes_sources_and_values_as_ophyd_does() {
+    let top = Top::new("", "top").with_labels(["detectors"]);
+    top.c.put(3).await.unwrap();
+    top.mid.cc.put("fast".to_owned()).await.unwrap();
+    let text = top.summary().await.to_string();
+    let expected = "\
+labels: detectors
+
+data keys (* hints)
+-------------------
+ top_mid_low_z
+*top_mid_y
+*top_x
+
+read attrs
+----------
+x                    SoftSignal<f64>     ('top_x')  SIM:top_x = 0
+mid                  Mid                 ('top_mid')
+mid.y                SoftSignal<f64>     ('top_mid_y')  SIM:top_mid_y = 0
+mid.low              Low                 ('top_mid_low')
+mid.low.z            SoftSignal<f64>     ('top_mid_low_z')  SIM:top_mid_low_z = 0
+
+config keys
+-----------
+top_c
+top_mid_cc
+top_mid_low_zc
+
+configuration attrs
+-------------------
+c                    SoftSignal<i32>     ('top_c')  SIM:top_c = 3
+mid                  Mid                 ('top_mid')
+mid.cc               SoftSignal<String>  ('top_mid_cc')  SIM:top_mid_cc = \"fast\"
+mid.low              Low                 ('top_mid_low')
+mid.low.zc           SoftSignal<i32>     ('top_mid_low_zc')  SIM:top_mid_low_zc = 0
+
+unused attrs
+------------
+o                    SoftSignal<f64>     ('top_o')  SIM:top_o = 0
+
+";
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn labels_are_kept_once_each_in_the_order_given() {
+    let top = Top::new("", "top").with_labels(["motors", "sample"]).with_labels(["motors", "baseline"]);
+    assert_eq!(top.labels(), ["motors", "sample", "baseline"]);
+    assert!(top.mid.labels().is_empty());
+}
+
+#[tokio::test]
+async fn configure_writes_configuration_attrs_and_returns_old_and_new_configuration() {
+    let top = Top::new("", "top");
+    let configured = top.configure(&[("c", 4.into()), ("mid.low.zc", 7.into())]).await.unwrap();
+    assert_eq!(configured.old.get("top_c").unwrap().value, 0.into());
+    assert_eq!(configured.new.get("top_c").unwrap().value, 4.into());
+    assert_eq!(configured.old.get("top_mid_low_zc").unwrap().value, 0.into());
+    assert_eq!(configured.new.get("top_mid_low_zc").unwrap().value, 7.into());
+    assert_eq!(configured.new.keys().collect::<Vec<_>>(), configured.old.keys().collect::<Vec<_>>());
+    assert_eq!(top.mid.low.zc.get().await.unwrap(), 7);
+}
+
+#[tokio::test]
+async fn configure_checks_every_path_and_value_before_writing_anything() {
+    let top = Top::new("", "top");
+    let err = top
+        .configure(&[("c", 4.into()), ("x", 1.0.into()), ("mid.nope", 1.into()), ("mid.low.zc", "seven".into())])
+        .await
+        .unwrap_err();
+    let Error::Many(errors) = &err else { panic!("expected every mistake reported, got {err}") };
+    let names: Vec<_> = errors.iter().map(Error::name).collect();
+    assert_eq!(names, ["ValueError", "AttributeError", "TypeError"], "{err}");
+    let text = err.to_string();
+    assert!(text.contains("`x` of device `top` is not a configuration attribute"), "{text}");
+    assert!(text.contains("its configuration attributes are: c, mid, mid.cc, mid.low, mid.low.zc"), "{text}");
+    assert!(text.contains("device `top_mid` has no component `mid.nope`"), "{text}");
+    assert_eq!(top.c.get().await.unwrap(), 0, "nothing written when a path or value is wrong");
+}
+
+#[tokio::test]
+async fn configure_refuses_a_sub_device_naming_the_way_to_configure_it() {
+    let top = Top::new("", "top");
+    let err = top.configure(&[("mid", 1.into())]).await.unwrap_err();
+    assert_eq!(err.name(), "ReadOnlyError");
+    assert!(err.to_string().contains("configure its signals by their dotted paths"), "{err}");
+}

@@ -520,3 +520,28 @@ async fn a_read_with_failing_pvs_names_each_of_them_in_order_and_no_other() {
     let keys: Vec<String> = wide.read().await.unwrap().keys().map(str::to_owned).collect();
     assert_eq!(keys, ["wide_a", "wide_c", "wide_d", "wide_e"]);
 }
+
+// --- configure() that fails half-way puts back what it wrote -----------------
+
+#[derive(Device)]
+struct Configurable {
+    #[component(suffix = ":x", kind = "config")]
+    x: EpicsSignal<f64>,
+    #[component(suffix = ":y", kind = "config")]
+    y: EpicsSignal<i32>,
+}
+
+#[tokio::test]
+async fn a_configure_refused_half_way_puts_back_what_it_had_written() {
+    let ioc = ioc();
+    ioc.set_put_handler("f:y", |_, _| PutAction::Refuse("interlock: gain locked".into()));
+    let det = Configurable::new("f", "det");
+    det.connect(&ioc.transport()).await.unwrap();
+    let err = det.configure(&[("x", 5.0.into()), ("y", 9.into())]).await.unwrap_err();
+    assert_eq!(err.name(), "ConfigureError");
+    let text = err.to_string();
+    assert!(text.contains("configuring `det` failed"), "{text}");
+    assert!(text.contains("f:y") && text.contains("interlock: gain locked"), "{text}");
+    assert!(text.contains("everything it had changed was put back"), "{text}");
+    assert_eq!(held(&ioc), BEFORE);
+}

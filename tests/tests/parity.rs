@@ -185,6 +185,15 @@ async fn a_device_tree_reads_and_describes_in_python_ophyds_order() {
     for field in ["describe", "describe_configuration"] {
         assert_eq!(keys(&rust[field]), keys(&python[field]), "the order of `{field}`'s keys");
     }
+
+    // configure(): the same old and new configuration as Python's (which
+    // put everything back before this ran).
+    let configured = dev.configure(&[("gain", 5.into()), ("y.label", "configured".into())]).await.unwrap();
+    let rust = json!({
+        "old": values(&serde_json::to_value(&configured.old).unwrap()),
+        "new": values(&serde_json::to_value(&configured.new).unwrap()),
+    });
+    assert_eq!(rust, python["configure"], "configure()'s (old, new) differs from Python ophyd's");
 }
 
 /// Each reading's value, without the timestamps (which the two runs cannot share).
