@@ -28,6 +28,7 @@
 #[cfg(feature = "ca")]
 pub mod ca;
 mod enum_label;
+pub mod mock;
 mod motor;
 mod signal;
 pub mod sim;
@@ -37,6 +38,8 @@ mod value;
 pub use motor::{EpicsMotor, HomeDirection, MOVE_TIMEOUT_MARGIN};
 pub use ophyd_core::Enum;
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv, DEFAULT_COMPLETION_TIMEOUT};
+pub use signal::{PvSignal, SignalPvs};
+pub use transport::PvDeclaration;
 pub use transport::{
     NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
 };
