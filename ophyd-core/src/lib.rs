@@ -50,6 +50,7 @@ pub mod staging;
 mod state;
 mod status;
 mod sync;
+pub mod testing;
 mod value;
 
 pub use component::{Component, DynComponent, DynDevice, DynSignal};
