@@ -2,7 +2,8 @@
 //!
 //! An [`EpicsSignal`] is a PV name plus a [`Transport`] chosen at connect
 //! time, so a device is declared once and runs against the
-//! [simulated IOC](sim::SimIoc) or Channel Access.
+//! [simulated IOC](sim::SimIoc) or Channel Access, or, in tests, a
+//! [mock IOC](mock::MockIoc) that makes every PV itself.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {

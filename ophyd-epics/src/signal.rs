@@ -51,19 +51,22 @@ pub trait PvSignal: ophyd_core::Signal<Value: EpicsValue> {
     /// whether it is written, and, for a separate read-back, the PV it
     /// reads back.
     fn declarations(&self) -> Vec<(String, PvDeclaration)> {
-        declarations::<Self::Value>(self.pvs())
+        let (read, write) = declarations::<Self::Value>(self.pvs());
+        [Some(read), write].into_iter().flatten().map(|(pv, declaration)| (pv.to_owned(), declaration)).collect()
     }
 }
 
-/// What a signal holding `T` on `pvs` declares about each PV, the read PV first.
-fn declarations<T: EpicsValue>(pvs: SignalPvs<'_>) -> Vec<(String, PvDeclaration)> {
+/// A PV and what a signal declares about it.
+type Declared<'a> = (&'a str, PvDeclaration);
+
+/// What a signal holding `T` on `pvs` declares about its read PV, and
+/// about its write PV if that is another.
+fn declarations<T: EpicsValue>(pvs: SignalPvs<'_>) -> (Declared<'_>, Option<Declared<'_>>) {
     let declared = PvDeclaration::new(T::NATIVE, T::DTYPE == Dtype::Array);
     match pvs.write {
-        None => vec![(pvs.read.to_owned(), declared)],
-        Some(write) if write == pvs.read => vec![(pvs.read.to_owned(), declared.written())],
-        Some(write) => {
-            vec![(pvs.read.to_owned(), declared.clone().read_back_of(write)), (write.to_owned(), declared.written())]
-        }
+        None => ((pvs.read, declared), None),
+        Some(write) if write == pvs.read => ((pvs.read, declared.written()), None),
+        Some(write) => ((pvs.read, declared.clone().read_back_of(write)), Some((write, declared.written()))),
     }
 }
 
@@ -198,10 +201,9 @@ impl<T: EpicsValue> PvCore<T> {
     /// signal declares about it: the read PV's first.
     fn request_connections(&self, transport: &Transport) -> (PendingChannel, Option<PendingChannel>) {
         self.tokio_clock.store(transport.tokio_clock(), Ordering::Relaxed);
-        let mut declared = declarations::<T>(self.pvs()).into_iter();
-        let mut request = || declared.next().map(|(pv, declaration)| transport.connect_declared(&pv, &declaration));
-        let read = request().expect("a signal declares its read PV");
-        (read, request())
+        let request = |(pv, declaration): Declared<'_>| transport.connect_declared(pv, &declaration);
+        let (read, write) = declarations::<T>(self.pvs());
+        (request(read), write.map(request))
     }
 
     fn read_channel(&self) -> Result<Arc<dyn PvChannel>> {

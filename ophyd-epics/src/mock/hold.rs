@@ -11,20 +11,20 @@ use super::pv::PvState;
 
 /// Where the puts held by a [`PutHold`] stand.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Held {
-    Held,
+pub(super) enum HoldState {
+    Holding,
     Released,
     Failed(String),
 }
 
 /// The completion of a put held by the hold `held` belongs to: done when
 /// the hold ends, failed with its reason if it was failed.
-pub(super) fn completion(mut held: watch::Receiver<Held>) -> BoxFuture<'static, Result<(), String>> {
+pub(super) fn completion(mut held: watch::Receiver<HoldState>) -> BoxFuture<'static, Result<(), String>> {
     async move {
         // A hold dropped without a word releases its puts.
-        let ended = held.wait_for(|h| *h != Held::Held).await.map(|h| h.clone());
+        let ended = held.wait_for(|h| *h != HoldState::Holding).await.map(|h| h.clone());
         match ended {
-            Ok(Held::Failed(reason)) => Err(reason),
+            Ok(HoldState::Failed(reason)) => Err(reason),
             _ => Ok(()),
         }
     }
@@ -66,29 +66,29 @@ pub(super) fn completion(mut held: watch::Receiver<Held>) -> BoxFuture<'static, 
 pub struct PutHold {
     state: Arc<PvState>,
     signal: String,
-    sender: Option<watch::Sender<Held>>,
+    sender: Option<watch::Sender<HoldState>>,
 }
 
 impl PutHold {
     pub(super) fn start(state: Arc<PvState>, signal: &str) -> PutHold {
-        let (sender, receiver) = watch::channel(Held::Held);
+        let (sender, receiver) = watch::channel(HoldState::Holding);
         *lock(&state.hold) = Some(receiver);
         PutHold { state, signal: signal.to_owned(), sender: Some(sender) }
     }
 
     /// Let every held put complete, successfully, and stop holding.
     pub fn release(mut self) {
-        self.end(Held::Released);
+        self.end(HoldState::Released);
     }
 
     /// Complete every held put with a failure, `reason` as the IOC's
     /// (the client's Status fails naming the PV and the reason), and stop
     /// holding: an aborted acquisition, a motor fault.
     pub fn fail(mut self, reason: &str) {
-        self.end(Held::Failed(reason.to_owned()));
+        self.end(HoldState::Failed(reason.to_owned()));
     }
 
-    fn end(&mut self, how: Held) {
+    fn end(&mut self, how: HoldState) {
         let Some(sender) = self.sender.take() else { return };
         {
             let mut hold = lock(&self.state.hold);
@@ -103,7 +103,7 @@ impl PutHold {
 
 impl Drop for PutHold {
     fn drop(&mut self) {
-        self.end(Held::Released);
+        self.end(HoldState::Released);
     }
 }
 

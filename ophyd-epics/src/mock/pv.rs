@@ -9,7 +9,7 @@ use ophyd_core::__private::lock;
 use ophyd_core::{Enum, Value};
 use tokio::sync::watch;
 
-use super::hold::{self, Held, PutHold};
+use super::hold::{self, HoldState, PutHold};
 use super::Inner;
 use crate::sim::{PutAction, SimIoc};
 use crate::transport::PvMetadata;
@@ -28,7 +28,7 @@ pub(super) struct PvState {
     followers: Mutex<Vec<String>>,
     on_put: Mutex<Option<PutCallback>>,
     /// While puts are held: what releases them.
-    pub(super) hold: Mutex<Option<watch::Receiver<Held>>>,
+    pub(super) hold: Mutex<Option<watch::Receiver<HoldState>>>,
 }
 
 impl PvState {

@@ -8,6 +8,8 @@
 //! put-complete PV that finishes after a [`Delay`], and
 //! [`SimIoc::add_with_rbv`] a setpoint with its `_RBV` read-back. A PV the
 //! IOC does not have fails to connect at once, naming the nearest it has.
+//! To test a device without declaring its PVs, let the [mock
+//! IOC](crate::mock::MockIoc), built on this one, make them.
 
 mod motor;
 mod pvs;
