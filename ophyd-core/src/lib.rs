@@ -52,6 +52,7 @@ mod state;
 mod status;
 mod summary;
 mod sync;
+pub mod testing;
 mod value;
 
 pub use component::{Component, DynComponent, DynDevice, DynSignal};

@@ -2,7 +2,8 @@
 //!
 //! An [`EpicsSignal`] is a PV name plus a [`Transport`] chosen at connect
 //! time, so a device is declared once and runs against the
-//! [simulated IOC](sim::SimIoc) or Channel Access.
+//! [simulated IOC](sim::SimIoc) or Channel Access, or, in tests, a
+//! [mock IOC](mock::MockIoc) that makes every PV itself.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
@@ -28,6 +29,7 @@
 #[cfg(feature = "ca")]
 pub mod ca;
 mod enum_label;
+pub mod mock;
 mod motor;
 mod signal;
 pub mod sim;
@@ -37,6 +39,8 @@ mod value;
 pub use motor::{EpicsMotor, HomeDirection, MOVE_TIMEOUT_MARGIN};
 pub use ophyd_core::Enum;
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv, DEFAULT_COMPLETION_TIMEOUT};
+pub use signal::{PvSignal, SignalPvs};
+pub use transport::PvDeclaration;
 pub use transport::{
     NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
 };

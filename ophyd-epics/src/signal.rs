@@ -12,8 +12,63 @@ use ophyd_core::__private::lock;
 use ophyd_core::implement::{AtomicChoice, ComponentSpec, ConnectCtx, Gather, PendingConnect, SignalMeta};
 use ophyd_core::{DataKey, Dtype, Error, Reading, Result, Status, Subscription, Tolerance};
 
-use crate::transport::{NativeType, PvChannel, PvError, PvMetadata, PvReading, Transport};
+use crate::transport::{NativeType, PvChannel, PvDeclaration, PvError, PvMetadata, PvReading, Transport};
 use crate::value::EpicsValue;
+
+/// The PVs of an EPICS signal: the one it reads, and the one it writes
+/// (`None` for a read-only signal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalPvs<'a> {
+    /// The PV read from.
+    pub read: &'a str,
+    /// The PV written to; the read PV itself unless the signal has a
+    /// separate read-back.
+    pub write: Option<&'a str>,
+}
+
+/// An EPICS signal seen through its PVs: which it reads and writes, and
+/// what it declares about them when it connects
+/// ([`PvTransport::connect_declared`](crate::PvTransport::connect_declared)).
+/// The [mock IOC](crate::mock::MockIoc)'s helpers take any signal that is
+/// one, so they are typed: `mock.set(&det.reading, 3.0)`.
+///
+/// ```
+/// use ophyd_epics::{EpicsSignalRO, EpicsSignalWithRbv, PvSignal, SignalPvs};
+/// let time = EpicsSignalWithRbv::<f64>::new("cam:AcquireTime", "acquire_time");
+/// assert_eq!(time.pvs(), SignalPvs { read: "cam:AcquireTime_RBV", write: Some("cam:AcquireTime") });
+/// let reading = EpicsSignalRO::<f64>::new("det:reading", "reading");
+/// assert_eq!(reading.pvs().write, None);
+/// let declared = time.declarations();
+/// assert_eq!(declared[0].1.read_back_of.as_deref(), Some("cam:AcquireTime"));
+/// assert!(declared[1].1.written);
+/// ```
+pub trait PvSignal: ophyd_core::Signal<Value: EpicsValue> {
+    /// The PVs the signal reads and writes.
+    fn pvs(&self) -> SignalPvs<'_>;
+
+    /// What the signal declares about each of its PVs when it connects,
+    /// the read PV first: its type from [`Signal::Value`](ophyd_core::Signal::Value),
+    /// whether it is written, and, for a separate read-back, the PV it
+    /// reads back.
+    fn declarations(&self) -> Vec<(String, PvDeclaration)> {
+        let (read, write) = declarations::<Self::Value>(self.pvs());
+        [Some(read), write].into_iter().flatten().map(|(pv, declaration)| (pv.to_owned(), declaration)).collect()
+    }
+}
+
+/// A PV and what a signal declares about it.
+type Declared<'a> = (&'a str, PvDeclaration);
+
+/// What a signal holding `T` on `pvs` declares about its read PV, and
+/// about its write PV if that is another.
+fn declarations<T: EpicsValue>(pvs: SignalPvs<'_>) -> (Declared<'_>, Option<Declared<'_>>) {
+    let declared = PvDeclaration::new(T::NATIVE, T::DTYPE == Dtype::Array);
+    match pvs.write {
+        None => ((pvs.read, declared), None),
+        Some(write) if write == pvs.read => ((pvs.read, declared.written()), None),
+        Some(write) => ((pvs.read, declared.clone().read_back_of(write)), Some((write, declared.written()))),
+    }
+}
 
 /// Where an [`EpicsSignal`] reads back from, given the PV it writes.
 pub trait PvLayout: Send + Sync + 'static {
@@ -75,6 +130,8 @@ struct PvCore<T> {
     meta: SignalMeta,
     read_pv: String,
     write_pv: String,
+    /// Whether the signal writes (`write_pv`); a read-only signal does not.
+    writable: bool,
     source: Arc<str>,
     put_complete: bool,
     tolerance: Option<Tolerance>,
@@ -91,6 +148,9 @@ struct PvCore<T> {
     auto_monitor: AtomicChoice,
     /// The transport's choice, for signals and devices that make none.
     transport_auto_monitor: AtomicBool,
+    /// Whether completion timeouts run on tokio's clock, as the transport
+    /// connected through says ([`Transport::tokio_clock`]).
+    tokio_clock: AtomicBool,
     /// The read PV's monitor, while reads are monitored.
     monitor: Mutex<Option<Monitor>>,
     _value: PhantomData<fn() -> T>,
@@ -104,12 +164,13 @@ struct Monitor {
 }
 
 impl<T: EpicsValue> PvCore<T> {
-    fn new(meta: SignalMeta, read_pv: String, write_pv: String, put_complete: bool) -> Self {
+    fn new(meta: SignalMeta, read_pv: String, write_pv: String, writable: bool, put_complete: bool) -> Self {
         PvCore {
             meta,
             source: format!("PV:{read_pv}").into(),
             read_pv,
             write_pv,
+            writable,
             put_complete,
             tolerance: None,
             completion_timeout_ms: AtomicU64::new(millis(Some(DEFAULT_COMPLETION_TIMEOUT))),
@@ -118,6 +179,7 @@ impl<T: EpicsValue> PvCore<T> {
             metadata: Arc::new(RwLock::new(None)),
             auto_monitor: AtomicChoice::default(),
             transport_auto_monitor: AtomicBool::new(false),
+            tokio_clock: AtomicBool::new(false),
             monitor: Mutex::new(None),
             _value: PhantomData,
         }
@@ -129,6 +191,19 @@ impl<T: EpicsValue> PvCore<T> {
 
     fn separate_write_pv(&self) -> bool {
         self.write_pv != self.read_pv
+    }
+
+    fn pvs(&self) -> SignalPvs<'_> {
+        SignalPvs { read: &self.read_pv, write: self.writable.then_some(self.write_pv.as_str()) }
+    }
+
+    /// Request the connection of each PV from `transport`, with what the
+    /// signal declares about it: the read PV's first.
+    fn request_connections(&self, transport: &Transport) -> (PendingChannel, Option<PendingChannel>) {
+        self.tokio_clock.store(transport.tokio_clock(), Ordering::Relaxed);
+        let request = |(pv, declaration): Declared<'_>| transport.connect_declared(pv, &declaration);
+        let (read, write) = declarations::<T>(self.pvs());
+        (request(read), write.map(request))
     }
 
     fn read_channel(&self) -> Result<Arc<dyn PvChannel>> {
@@ -182,24 +257,25 @@ impl<T: EpicsValue> PvCore<T> {
             return;
         };
         let auto_monitor = transport.auto_monitor();
-        let read = transport.connect(&self.read_pv);
+        let (read, write) = self.request_connections(transport);
         out.push(PendingConnect {
             what: self.read_pv.clone(),
             future: Box::pin(self.connect_read(read, auto_monitor)),
         });
-        if self.separate_write_pv() {
-            let write = transport.connect(&self.write_pv);
+        if let Some(write) = write {
             out.push(PendingConnect { what: self.write_pv.clone(), future: Box::pin(self.connect_write(write)) });
         }
     }
 
     async fn connect(&self, transport: &Transport) -> Result<()> {
-        let read = self.connect_read(transport.connect(&self.read_pv), transport.auto_monitor());
-        if self.separate_write_pv() {
-            let (read, write) = futures::join!(read, self.connect_write(transport.connect(&self.write_pv)));
-            read.and(write)
-        } else {
-            read.await
+        let (read, write) = self.request_connections(transport);
+        let read = self.connect_read(read, transport.auto_monitor());
+        match write {
+            Some(write) => {
+                let (read, write) = futures::join!(read, self.connect_write(write));
+                read.and(write)
+            }
+            None => read.await,
         }
     }
 
@@ -456,8 +532,13 @@ impl<T: EpicsValue> PvCore<T> {
     fn check_put(&self, value: &T) -> Result<()> {
         let Ok(channel) = self.write_channel() else { return Ok(()) };
         let value = value.to_value();
-        let write =
-            Write { signal: self.name(), pv: self.write_pv.clone(), put_complete: false, completion_timeout: None };
+        let write = Write {
+            signal: self.name(),
+            pv: self.write_pv.clone(),
+            put_complete: false,
+            completion_timeout: None,
+            tokio_clock: false,
+        };
         channel.check_put(&value).map_err(|e| write.error(&value, e, false))
     }
 
@@ -471,6 +552,7 @@ impl<T: EpicsValue> PvCore<T> {
             pv: self.write_pv.clone(),
             put_complete: self.put_complete,
             completion_timeout,
+            tokio_clock: self.tokio_clock.load(Ordering::Relaxed),
         };
         let status = Status::new(format!("put of {value} to `{}` ({})", write.signal, write.pv));
         let channel = match self.write_channel() {
@@ -538,6 +620,8 @@ struct Write {
     pv: String,
     put_complete: bool,
     completion_timeout: Option<Duration>,
+    /// Whether the completion timeout runs on tokio's clock.
+    tokio_clock: bool,
 }
 
 impl Write {
@@ -558,7 +642,8 @@ impl Write {
     /// channel was closed), and, for a put-complete write, with a timeout
     /// error if the IOC does not complete it in time.
     fn issue(self, channel: &dyn PvChannel, value: ophyd_core::Value, status: &Status) {
-        let (put_complete, completion_timeout) = (self.put_complete, self.completion_timeout);
+        let (put_complete, completion_timeout, tokio_clock) =
+            (self.put_complete, self.completion_timeout, self.tokio_clock);
         // One allocation for everything the outcome needs; error texts are
         // made only on failure (this is the trigger path).
         let write = Arc::new(InFlight { write: self, value, status: status.clone(), issued: AtomicU8::new(ISSUING) });
@@ -578,11 +663,29 @@ impl Write {
                     write.abandon();
                 }
                 if let (true, Some(after)) = (put_complete, completion_timeout) {
-                    status.fail_after(after);
+                    if tokio_clock {
+                        fail_on_tokio_clock(status, after);
+                    } else {
+                        status.fail_after(after);
+                    }
                 }
             }
         }
     }
+}
+
+/// [`Status::fail_after`], measured on tokio's clock by a timer task that
+/// ends when the status does (outside a tokio runtime: in real time).
+fn fail_on_tokio_clock(status: &Status, after: Duration) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return status.fail_after(after);
+    }
+    let expiring = status.clone();
+    let timer = tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        expiring.set_exception(Error::Timeout { what: expiring.what().to_owned(), after });
+    });
+    status.add_callback(move |_| timer.abort());
 }
 
 const ISSUING: u8 = 0;
@@ -682,6 +785,12 @@ macro_rules! pv_signal {
             }
         }
 
+        impl<$($generics)*> PvSignal for $ty {
+            fn pvs(&self) -> SignalPvs<'_> {
+                self.core.pvs()
+            }
+        }
+
         impl<$($generics)*> $ty {
             /// Whether the signal is connected.
             pub fn connected(&self) -> bool {
@@ -777,7 +886,13 @@ impl<T: EpicsValue, L: PvLayout> EpicsSignal<T, L> {
     /// A standalone signal that reads `read_pv` and writes `write_pv`.
     pub fn with_pvs(read_pv: &str, write_pv: &str, name: &str) -> Self {
         EpicsSignal {
-            core: Box::new(PvCore::new(SignalMeta::standalone(name), read_pv.to_owned(), write_pv.to_owned(), false)),
+            core: Box::new(PvCore::new(
+                SignalMeta::standalone(name),
+                read_pv.to_owned(),
+                write_pv.to_owned(),
+                true,
+                false,
+            )),
             _layout: PhantomData,
         }
     }
@@ -789,6 +904,7 @@ impl<T: EpicsValue, L: PvLayout> EpicsSignal<T, L> {
                 SignalMeta::from_spec(spec),
                 L::read_pv(&write_pv),
                 write_pv,
+                true,
                 spec.put_complete,
             )),
             _layout: PhantomData,
@@ -873,12 +989,14 @@ pub struct EpicsSignalRO<T> {
 impl<T: EpicsValue> EpicsSignalRO<T> {
     /// A standalone read-only signal on `pv`, named `name`.
     pub fn new(pv: &str, name: &str) -> Self {
-        EpicsSignalRO { core: Box::new(PvCore::new(SignalMeta::standalone(name), pv.to_owned(), pv.to_owned(), false)) }
+        EpicsSignalRO {
+            core: Box::new(PvCore::new(SignalMeta::standalone(name), pv.to_owned(), pv.to_owned(), false, false)),
+        }
     }
 
     fn from_spec(spec: &ComponentSpec<'_>) -> Self {
         let pv = spec.pv_name();
-        EpicsSignalRO { core: Box::new(PvCore::new(SignalMeta::from_spec(spec), pv.clone(), pv, false)) }
+        EpicsSignalRO { core: Box::new(PvCore::new(SignalMeta::from_spec(spec), pv.clone(), pv, false, false)) }
     }
 }
 

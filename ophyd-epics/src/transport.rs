@@ -116,6 +116,52 @@ pub enum PvError {
     Other(String),
 }
 
+/// What a signal declares about one of its PVs when it connects: enough
+/// for a transport that makes PVs on demand (the [mock
+/// IOC](crate::mock::MockIoc)) to make one the signal fits. Transports to
+/// real IOCs ignore it: the IOC says what the PV is.
+///
+/// ```
+/// use ophyd_epics::{NativeType, PvDeclaration};
+/// let rbv = PvDeclaration::new(NativeType::Double, false).read_back_of("cam:AcquireTime");
+/// assert!(!rbv.written && rbv.read_back_of.as_deref() == Some("cam:AcquireTime"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PvDeclaration {
+    /// The native type that holds the signal's value type exactly
+    /// ([`EpicsValue::NATIVE`](crate::EpicsValue::NATIVE)); for an array,
+    /// its elements'.
+    pub native: NativeType,
+    /// Whether the signal holds an array (a `Vec`).
+    pub array: bool,
+    /// Whether the signal writes this PV.
+    pub written: bool,
+    /// For the read-back PV of a pair (`EpicsSignalWithRbv`'s `<PV>_RBV`):
+    /// the PV the signal writes, whose values this one takes.
+    pub read_back_of: Option<String>,
+}
+
+impl PvDeclaration {
+    /// A PV of `native` type (an array of them if `array`) that the signal
+    /// reads and does not write.
+    pub fn new(native: NativeType, array: bool) -> PvDeclaration {
+        PvDeclaration { native, array, written: false, read_back_of: None }
+    }
+
+    /// The signal writes this PV too.
+    pub fn written(mut self) -> PvDeclaration {
+        self.written = true;
+        self
+    }
+
+    /// This PV reads back what the signal writes to `write_pv`.
+    pub fn read_back_of(mut self, write_pv: &str) -> PvDeclaration {
+        self.read_back_of = Some(write_pv.to_owned());
+        self
+    }
+}
+
 /// Value-change callback of a PV subscription.
 pub type PvCallback = Arc<dyn Fn(&PvReading) + Send + Sync>;
 
@@ -151,6 +197,20 @@ pub trait PvTransport: Send + Sync + 'static {
     /// Connect to `pv`. The future resolves once the PV is reachable (it may
     /// never resolve for a PV nobody serves; callers put a timeout on it).
     fn connect(&self, pv: &str) -> BoxFuture<'static, Result<Arc<dyn PvChannel>, PvError>>;
+
+    /// Connect to `pv`, which a signal declares as `declaration`: EPICS
+    /// signals connect this way. A transport that makes PVs on demand
+    /// makes one to fit the declaration; the default, for transports to
+    /// IOCs that serve their own PVs, ignores it and calls
+    /// [`PvTransport::connect`].
+    fn connect_declared(
+        &self,
+        pv: &str,
+        declaration: &PvDeclaration,
+    ) -> BoxFuture<'static, Result<Arc<dyn PvChannel>, PvError>> {
+        let _ = declaration;
+        self.connect(pv)
+    }
 }
 
 /// A connection to one PV.
@@ -235,12 +295,37 @@ pub trait PvChannel: Send + Sync + 'static {
 pub struct Transport {
     transport: Arc<dyn PvTransport>,
     auto_monitor: bool,
+    tokio_clock: bool,
 }
 
 impl Transport {
     /// Wrap a transport.
     pub fn new(transport: impl PvTransport) -> Transport {
-        Transport { transport: Arc::new(transport), auto_monitor: false }
+        Transport { transport: Arc::new(transport), auto_monitor: false, tokio_clock: false }
+    }
+
+    /// This transport, with the completion timeouts of the signals
+    /// connected through it measured on tokio's clock (a timer task per
+    /// put-complete write), so that a test with a paused clock
+    /// (`#[tokio::test(start_paused = true)]`) sees a 60-second timeout fire
+    /// at once. Without it, one thread keeps every deadline in real time,
+    /// which costs a write much less. The [mock
+    /// IOC](crate::mock::MockIoc)'s transport has it.
+    ///
+    /// ```
+    /// # use ophyd_epics::sim::SimIoc;
+    /// let transport = SimIoc::new().transport().with_tokio_clock(true);
+    /// assert!(transport.tokio_clock());
+    /// ```
+    pub fn with_tokio_clock(mut self, tokio_clock: bool) -> Transport {
+        self.tokio_clock = tokio_clock;
+        self
+    }
+
+    /// Whether completion timeouts are measured on tokio's clock (see
+    /// [`Transport::with_tokio_clock`]).
+    pub fn tokio_clock(&self) -> bool {
+        self.tokio_clock
     }
 
     /// This transport, with monitored reads for every signal connected
@@ -273,6 +358,16 @@ impl Transport {
     /// Connect to one PV.
     pub fn connect(&self, pv: &str) -> BoxFuture<'static, Result<Arc<dyn PvChannel>, PvError>> {
         self.transport.connect(pv)
+    }
+
+    /// Connect to one PV, declared as `declaration` (see
+    /// [`PvTransport::connect_declared`]).
+    pub fn connect_declared(
+        &self,
+        pv: &str,
+        declaration: &PvDeclaration,
+    ) -> BoxFuture<'static, Result<Arc<dyn PvChannel>, PvError>> {
+        self.transport.connect_declared(pv, declaration)
     }
 }
 

@@ -28,23 +28,35 @@ use crate::transport::{NativeType, PvInfo};
     note = "EPICS signals hold f64, f32, i64, i32, i16, u8, String, Enum, or a Vec of these"
 )]
 pub trait EpicsValue: SignalValue + Default {
+    /// The native type of a PV made for this value type (by the
+    /// [mock IOC](crate::mock::MockIoc)): the first in the table above,
+    /// whose every value the type holds and which holds every value of it
+    /// (`DOUBLE` for `f64`, `LONG` for `i32` and `i64`). Its element type,
+    /// for a `Vec`.
+    const NATIVE: NativeType;
+
     /// Whether `Self` can hold every value of a PV of type `info` exactly.
     fn fits(info: PvInfo) -> bool;
 }
 
-/// Each type, then the native types it holds every value of exactly: the
-/// type fits scalars of those, its `Vec` arrays of them.
+/// Each type, then the native types it holds every value of exactly, the
+/// one a PV made for it has first: the type fits scalars of those, its
+/// `Vec` arrays of them.
 macro_rules! fits {
-    ($($t:ty => $($native:ident)|+;)*) => {$(
+    ($($t:ty => $first:ident $(| $native:ident)*;)*) => {$(
         impl EpicsValue for $t {
+            const NATIVE: NativeType = NativeType::$first;
+
             fn fits(info: PvInfo) -> bool {
-                info.count == 1 && matches!(info.native, $(NativeType::$native)|+)
+                info.count == 1 && matches!(info.native, NativeType::$first $(| NativeType::$native)*)
             }
         }
 
         impl EpicsValue for Vec<$t> {
+            const NATIVE: NativeType = NativeType::$first;
+
             fn fits(info: PvInfo) -> bool {
-                matches!(info.native, $(NativeType::$native)|+)
+                matches!(info.native, NativeType::$first $(| NativeType::$native)*)
             }
         }
     )*};
@@ -60,6 +72,8 @@ fits! {
 }
 
 impl EpicsValue for Enum {
+    const NATIVE: NativeType = NativeType::Enum;
+
     fn fits(info: PvInfo) -> bool {
         info.count == 1 && info.native == NativeType::Enum
     }
@@ -217,6 +231,26 @@ mod tests {
         assert_eq!(value_type_for(info(N::Enum, 1)), Some("Enum"));
         assert_eq!(value_type_for(info(N::String, 1)), Some("String"));
         assert_eq!(value_type_for(info(N::Float, 1)), Some("f64"));
+    }
+
+    #[test]
+    fn a_pv_made_for_a_value_type_is_one_it_fits() {
+        fn check<T: EpicsValue>()
+        where
+            Vec<T>: EpicsValue,
+        {
+            assert!(T::fits(info(T::NATIVE, 1)), "{} on a {} PV made for it", T::TYPE_NAME, T::NATIVE);
+            assert!(Vec::<T>::fits(info(Vec::<T>::NATIVE, 8)), "{}", Vec::<T>::TYPE_NAME);
+        }
+        check::<f64>();
+        check::<f32>();
+        check::<i64>();
+        check::<i32>();
+        check::<i16>();
+        check::<u8>();
+        check::<String>();
+        assert!(Enum::fits(info(Enum::NATIVE, 1)));
+        assert_eq!((f64::NATIVE, i32::NATIVE, Enum::NATIVE), (NativeType::Double, NativeType::Long, NativeType::Enum));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! put-complete PV that finishes after a [`Delay`], and
 //! [`SimIoc::add_with_rbv`] a setpoint with its `_RBV` read-back. A PV the
 //! IOC does not have fails to connect at once, naming the nearest it has.
+//! To test a device without declaring its PVs, let the [mock
+//! IOC](crate::mock::MockIoc), built on this one, make them.
 
 mod motor;
 mod pvs;
@@ -75,7 +77,7 @@ pub struct PvSpec {
 }
 
 impl PvSpec {
-    fn new(name: &str, native: NativeType, count: usize, value: Value, metadata: PvMetadata) -> PvSpec {
+    pub(crate) fn new(name: &str, native: NativeType, count: usize, value: Value, metadata: PvMetadata) -> PvSpec {
         PvSpec { name: name.to_owned(), info: PvInfo { native, count }, value, metadata, writable: true, on_put: None }
     }
 
@@ -104,7 +106,9 @@ impl PvSpec {
         PvSpec::new(name, NativeType::Long, 1, Value::Int(value.into()), metadata)
     }
 
-    /// An enum PV with `strings`, at index `index`.
+    /// An enum PV with `strings`, at index `index`. With no strings it
+    /// takes the indexes 0 to 15, as an `mbbo` record whose states are not
+    /// named.
     pub fn enumeration(name: &str, strings: &[&str], index: u16) -> PvSpec {
         let metadata =
             PvMetadata { enum_strs: Some(strings.iter().map(|s| s.to_string()).collect()), ..PvMetadata::default() };
@@ -161,10 +165,13 @@ struct PvState {
     severity: i32,
 }
 
+/// The states of an enum PV with no strings: an `mbbo` record's 16.
+const UNNAMED_ENUM_STATES: usize = 16;
+
 struct SimPv {
     name: String,
     info: PvInfo,
-    metadata: PvMetadata,
+    metadata: Mutex<PvMetadata>,
     state: Mutex<PvState>,
     subscribers: Mutex<Vec<(u64, PvCallback)>>,
     next_subscriber: AtomicU64,
@@ -214,33 +221,36 @@ impl SimPv {
     /// Convert a client's value to this PV's type, as an IOC does on a put.
     fn convert(&self, value: &Value) -> Result<Value, String> {
         let native = self.info.native;
+        let metadata = lock(&self.metadata);
+        let strings = metadata.enum_strs.as_deref().unwrap_or_default();
         let scalar = |v: &Value| -> Result<Value, String> {
             match (native, v) {
                 (NativeType::String, v) => Ok(Value::String(match v {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 })),
-                (NativeType::Enum, Value::String(label)) => {
-                    let strings = self.metadata.enum_strs.as_deref().unwrap_or_default();
-                    strings
-                        .iter()
-                        .position(|s| s == label)
-                        .map(|i| Value::Int(i as i64))
-                        .ok_or_else(|| format!("{label:?} is not one of the enum strings {strings:?}"))
-                }
+                (NativeType::Enum, Value::String(label)) => strings
+                    .iter()
+                    .position(|s| s == label)
+                    .map(|i| Value::Int(i as i64))
+                    .ok_or_else(|| format!("{label:?} is not one of the enum strings {strings:?}")),
                 (NativeType::Enum, v) => {
-                    let strings = self.metadata.enum_strs.as_deref().unwrap_or_default();
+                    let states = if strings.is_empty() { UNNAMED_ENUM_STATES } else { strings.len() };
                     match v.as_f64() {
-                        Some(i) if i >= 0.0 && (i as usize) < strings.len() => Ok(Value::Int(i as i64)),
+                        Some(i) if i >= 0.0 && (i as usize) < states => Ok(Value::Int(i as i64)),
+                        _ if strings.is_empty() => Err(format!(
+                            "enum index {v} is out of range: the PV has no strings, and takes 0 to {}",
+                            UNNAMED_ENUM_STATES - 1
+                        )),
                         _ => Err(format!("enum index {v} is out of range: the PV has {} strings", strings.len())),
                     }
                 }
                 (n, Value::String(s)) => {
                     let x: f64 = s.trim().parse().map_err(|_| format!("cannot convert {s:?} to a number"))?;
-                    Ok(self.clamp(n, x))
+                    Ok(clamp(&metadata, n, x))
                 }
                 (n, v) => match v.as_f64() {
-                    Some(x) => Ok(self.clamp(n, x)),
+                    Some(x) => Ok(clamp(&metadata, n, x)),
                     None => Err(format!("cannot write {} {v} to a scalar PV", v.type_name())),
                 },
             }
@@ -268,20 +278,21 @@ impl SimPv {
             _ => Value::IntArray(converted.iter().filter_map(Value::as_f64).map(|x| x as i64).collect()),
         })
     }
+}
 
-    fn clamp(&self, native: NativeType, x: f64) -> Value {
-        let (lo, hi) = (
-            self.metadata.lower_ctrl_limit.as_ref().and_then(Value::as_f64),
-            self.metadata.upper_ctrl_limit.as_ref().and_then(Value::as_f64),
-        );
-        let x = match (lo, hi) {
-            (Some(lo), Some(hi)) if lo < hi => x.clamp(lo, hi),
-            _ => x,
-        };
-        match native {
-            NativeType::Double | NativeType::Float => Value::Float(x),
-            _ => Value::Int(x.round() as i64),
-        }
+/// `x` within the control limits of `metadata`, as a value of `native` type.
+fn clamp(metadata: &PvMetadata, native: NativeType, x: f64) -> Value {
+    let (lo, hi) = (
+        metadata.lower_ctrl_limit.as_ref().and_then(Value::as_f64),
+        metadata.upper_ctrl_limit.as_ref().and_then(Value::as_f64),
+    );
+    let x = match (lo, hi) {
+        (Some(lo), Some(hi)) if lo < hi => x.clamp(lo, hi),
+        _ => x,
+    };
+    match native {
+        NativeType::Double | NativeType::Float => Value::Float(x),
+        _ => Value::Int(x.round() as i64),
     }
 }
 
@@ -313,7 +324,7 @@ impl SimIoc {
         let pv = Arc::new(SimPv {
             name: spec.name.clone(),
             info: spec.info,
-            metadata: spec.metadata,
+            metadata: Mutex::new(spec.metadata),
             state: Mutex::new(PvState { value: spec.value, timestamp: now(), severity: 0 }),
             subscribers: Mutex::new(Vec::new()),
             next_subscriber: AtomicU64::new(0),
@@ -369,6 +380,13 @@ impl SimIoc {
         p.store(v, 0);
     }
 
+    /// [`SimIoc::write`], or why `value` does not convert to `pv`'s type.
+    pub(crate) fn try_write(&self, pv: &str, value: &Value) -> Result<(), String> {
+        let p = self.pv(pv).ok_or_else(|| format!("the simulated IOC has no PV {pv:?}"))?;
+        p.store(p.convert(value)?, 0);
+        Ok(())
+    }
+
     /// Set the alarm severity of `pv`, posting monitors.
     pub fn set_severity(&self, pv: &str, severity: i32) {
         let p = self.expect_pv(pv);
@@ -391,6 +409,42 @@ impl SimIoc {
             p.post(&p.reading());
         }
         self.db.changed.notify_waiters();
+    }
+
+    /// The control metadata of `pv` (units, precision, limits, enum strings).
+    pub fn metadata(&self, pv: &str) -> Option<PvMetadata> {
+        self.pv(pv).map(|p| lock(&p.metadata).clone())
+    }
+
+    /// Change the control metadata of `pv`, as redefining its record and
+    /// restarting the IOC would: clients see a reconnection, so what they
+    /// kept about the PV (its metadata, a monitored value) is read afresh,
+    /// and every subscription gets the current value.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::prelude::*;
+    /// use ophyd_epics::{sim::{PvSpec, SimIoc}, EpicsSignal};
+    /// let ioc = SimIoc::new();
+    /// ioc.add(PvSpec::double("m1:velocity", 1.0).units("mm/s"));
+    /// let velocity = EpicsSignal::<f64>::new("m1:velocity", "velocity");
+    /// velocity.connect(&ioc.transport()).await?;
+    /// let mut metadata = ioc.metadata("m1:velocity").unwrap();
+    /// metadata.units = Some("deg/s".into());
+    /// ioc.set_metadata("m1:velocity", metadata);
+    /// assert_eq!(velocity.metadata().await?.units.as_deref(), Some("deg/s"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    /// If there is no such PV.
+    pub fn set_metadata(&self, pv: &str, metadata: PvMetadata) {
+        let p = self.expect_pv(pv);
+        *lock(&p.metadata) = metadata;
+        if p.connected.load(Ordering::SeqCst) {
+            p.connections.fetch_add(1, Ordering::SeqCst);
+            p.post(&p.reading());
+        }
     }
 
     /// Grant or revoke client write access to `pv`.
@@ -530,7 +584,7 @@ impl PvChannel for SimChannel {
     }
 
     fn metadata(&self) -> BoxFuture<'static, Result<PvMetadata, PvError>> {
-        let outcome = self.check().map(|()| self.pv.metadata.clone());
+        let outcome = self.check().map(|()| lock(&self.pv.metadata).clone());
         std::future::ready(outcome).boxed()
     }
 
