@@ -16,7 +16,9 @@ use ophyd_epics::mock::MockIoc;
 use ophyd_epics::{EpicsMotor, EpicsSignal, EpicsSignalWithRbv, DEFAULT_COMPLETION_TIMEOUT};
 use ophyd_run::{count, Document, ExitStatus, RunEngine};
 
-/// The README's example ("Testing your devices without hardware"), as it is there.
+/// The README's example ("Testing your devices without hardware"), as it
+/// is there: `the_readme_shows_its_mock_example_as_tested_here` keeps the
+/// two the same.
 mod readme_mock_example {
     use examples::TriggeredDetector;
     use ophyd_core::prelude::*;
@@ -282,4 +284,16 @@ async fn assert_configuration_lists_keys_missing_and_unexpected() {
 async fn assert_value_names_the_signal_and_its_pv() {
     let (_mock, det) = detector().await;
     assert_value(&det.enabled, 1).await;
+}
+
+#[test]
+fn the_readme_shows_its_mock_example_as_tested_here() {
+    let readme = include_str!("../../README.md");
+    let section = readme.split("## Testing your devices without hardware").nth(1).expect("the README's section");
+    let shown = section.split("```rust\n").nth(1).and_then(|b| b.split("```").next()).expect("its code block");
+    let this_file = include_str!("mock.rs");
+    let module = this_file.split("mod readme_mock_example {\n").nth(1).and_then(|m| m.split("\n}\n").next());
+    let tested: String =
+        module.expect("the module").lines().map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l))).collect();
+    assert_eq!(shown, tested, "the README's mock example differs from the test that runs it");
 }
