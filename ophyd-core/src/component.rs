@@ -14,6 +14,7 @@ use crate::gather::Gather;
 use crate::kind::Kind;
 use crate::meta::{ComponentSpec, DeviceMeta};
 use crate::status::Status;
+use crate::stream::StreamAsset;
 use crate::value::Value;
 
 /// A field of a device: built from its parent's [`ComponentSpec`], and able to
@@ -163,6 +164,18 @@ pub trait DynDevice: DynComponent {
 
     /// [`Stop::stop`](crate::Stop::stop), boxed.
     fn stop_dyn(&self, success: bool) -> BoxFuture<'_, Result<()>>;
+
+    /// [`WritesStreamAssets::describe_streams`](crate::WritesStreamAssets::describe_streams),
+    /// boxed: no external data unless the device writes some.
+    fn describe_streams_dyn(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>> {
+        Box::pin(std::future::ready(Ok(DataMap::new())))
+    }
+
+    /// [`WritesStreamAssets::collect_asset_docs`](crate::WritesStreamAssets::collect_asset_docs),
+    /// boxed.
+    fn collect_asset_docs_dyn(&self) -> BoxFuture<'_, Result<Vec<StreamAsset>>> {
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
 
     /// [`Stop::pause`](crate::Stop::pause), boxed.
     fn pause_dyn(&self) -> BoxFuture<'_, Result<()>>;

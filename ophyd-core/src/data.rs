@@ -180,6 +180,14 @@ pub struct DataKey {
     /// An enum's strings, in index order.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub enum_strs: Option<Vec<String>>,
+    /// The numpy dtype string of the data (`"<u2"`), for data stored
+    /// outside the events (event-model's `dtype_numpy`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dtype_numpy: Option<String>,
+    /// Where data that is not in the events lives: `"STREAM:"` for data
+    /// that StreamResource and StreamDatum documents point at.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub external: Option<String>,
 }
 
 impl DataKey {
@@ -194,6 +202,8 @@ impl DataKey {
             upper_ctrl_limit: None,
             precision: None,
             enum_strs: None,
+            dtype_numpy: None,
+            external: None,
         }
     }
 }

@@ -50,6 +50,7 @@ mod soft;
 pub mod staging;
 mod state;
 mod status;
+mod stream;
 mod summary;
 mod sync;
 pub mod testing;
@@ -69,6 +70,7 @@ pub use signal::{set_and_wait, set_and_wait_with, SetAndWait, Signal, Subscripti
 pub use soft::{SoftCell, SoftSignal, SoftSignalRO};
 pub use staging::{StageSigs, StageValue};
 pub use status::Status;
+pub use stream::{StreamAsset, StreamDatum, StreamResource, WritesStreamAssets};
 pub use summary::{Summary, SummaryLine};
 pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
 

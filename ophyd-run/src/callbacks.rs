@@ -143,6 +143,7 @@ impl Callback for LiveTable {
             Document::Descriptor(d) => self.on_descriptor(d),
             Document::Event(e) => self.on_event(e),
             Document::Stop(s) => self.on_stop(s),
+            Document::StreamResource(_) | Document::StreamDatum(_) => Ok(()),
         };
         if let Err(e) = written {
             tracing::error!(error = %e, "writing the live table failed");
@@ -212,7 +213,7 @@ impl Callback for ProgressBar {
                     bar.finish_with_message(format!("{:?}", s.exit_status));
                 }
             }
-            Document::Descriptor(_) => {}
+            Document::Descriptor(_) | Document::StreamResource(_) | Document::StreamDatum(_) => {}
         }
     }
 }

@@ -86,7 +86,7 @@ pub struct Event {
     pub data: Map<String, Json>,
     /// Timestamps by data key.
     pub timestamps: Map<String, Json>,
-    /// Externally stored data (none here).
+    /// Externally stored data: none, as bluesky leaves external keys out of events.
     pub filled: Map<String, Json>,
 }
 
@@ -107,6 +107,49 @@ pub struct RunStop {
     pub num_events: Map<String, Json>,
 }
 
+/// A resource of external data (a file, a dataset in it), from a device
+/// that writes data outside the events (see
+/// [`WritesStreamAssets`](ophyd_core::WritesStreamAssets)).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StreamResource {
+    /// Unique id.
+    pub uid: String,
+    /// The descriptor's data key whose data it holds.
+    pub data_key: String,
+    /// Its format: `"application/x-hdf5"`.
+    pub mimetype: String,
+    /// Where it is: `"file://localhost/data/scan_000000.h5"`.
+    pub uri: String,
+    /// How to find the data in it (HDF5: `dataset`, `chunk_shape`).
+    pub parameters: Map<String, Json>,
+    /// The run it belongs to.
+    pub run_start: String,
+}
+
+/// A half-open range `start..stop`, as event-model writes ranges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRange {
+    /// The first index.
+    pub start: u64,
+    /// One past the last index.
+    pub stop: u64,
+}
+
+/// Which part of a resource which events' data is in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StreamDatum {
+    /// The resource's uid.
+    pub stream_resource: String,
+    /// Unique id.
+    pub uid: String,
+    /// The `seq_num`s of the events whose data this is.
+    pub seq_nums: StreamRange,
+    /// The indices in the resource.
+    pub indices: StreamRange,
+    /// The descriptor of those events.
+    pub descriptor: String,
+}
+
 /// Any document, as subscribers receive it with its name.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -117,6 +160,10 @@ pub enum Document {
     Descriptor(EventDescriptor),
     /// `"event"`.
     Event(Event),
+    /// `"stream_resource"`.
+    StreamResource(StreamResource),
+    /// `"stream_datum"`.
+    StreamDatum(StreamDatum),
     /// `"stop"`.
     Stop(RunStop),
 }
@@ -128,6 +175,8 @@ impl Document {
             Document::Start(_) => "start",
             Document::Descriptor(_) => "descriptor",
             Document::Event(_) => "event",
+            Document::StreamResource(_) => "stream_resource",
+            Document::StreamDatum(_) => "stream_datum",
             Document::Stop(_) => "stop",
         }
     }

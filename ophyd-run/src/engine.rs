@@ -3,12 +3,16 @@
 
 use std::time::Duration;
 
-use ophyd_core::{top_level_devices, CleanupPolicy, DynDevice, Error, Interrupt, Movable, Result, StageGuard, Status};
+use ophyd_core::{
+    top_level_devices, CleanupPolicy, DynDevice, Error, Interrupt, Movable, Result, StageGuard, Status, StreamAsset,
+};
 use serde_json::{json, Map, Value as Json};
 
 use crate::callbacks::Callback;
 use crate::control::{Request, RunControl};
-use crate::documents::{new_uid, Document, Event, EventDescriptor, ExitStatus, RunStart, RunStop};
+use crate::documents::{
+    new_uid, Document, Event, EventDescriptor, ExitStatus, RunStart, RunStop, StreamDatum, StreamRange, StreamResource,
+};
 
 type Subscriber = Box<dyn Callback>;
 type StatusWatcher = Box<dyn Fn(&Status) + Send + Sync>;
@@ -419,6 +423,16 @@ impl<'r, 'a> Run<'r, 'a> {
             }
         }
         self.num_events += 1;
+        // Where the external data of this point is: resources, then data,
+        // before the event (bluesky's order).
+        let mut assets = Vec::new();
+        for d in &self.devices {
+            assets.extend(d.collect_asset_docs_dyn().await?);
+        }
+        for asset in assets {
+            let doc = self.asset_document(asset);
+            self.emit(doc);
+        }
         let event = Event {
             uid: new_uid(),
             time: ophyd_core::now(),
@@ -430,6 +444,32 @@ impl<'r, 'a> Run<'r, 'a> {
         };
         self.emit(Document::Event(event));
         Ok(())
+    }
+
+    /// The document of a device's stream asset, with what the run knows
+    /// (the run, the descriptor, this event's sequence number).
+    fn asset_document(&self, asset: StreamAsset) -> Document {
+        match asset {
+            StreamAsset::Resource(r) => Document::StreamResource(StreamResource {
+                uid: r.uid,
+                data_key: r.data_key,
+                mimetype: r.mimetype,
+                uri: r.uri,
+                parameters: r
+                    .parameters
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::to_value(v).expect("values serialize")))
+                    .collect(),
+                run_start: self.start.clone().expect("opened before any point"),
+            }),
+            StreamAsset::Datum(d) => Document::StreamDatum(StreamDatum {
+                stream_resource: d.stream_resource,
+                uid: d.uid,
+                seq_nums: StreamRange { start: self.num_events, stop: self.num_events + 1 },
+                indices: StreamRange { start: d.indices.start, stop: d.indices.end },
+                descriptor: self.descriptor.clone().expect("described before any event"),
+            }),
+        }
     }
 
     fn show(&self, status: &Status) {
@@ -446,7 +486,9 @@ impl<'r, 'a> Run<'r, 'a> {
         for d in &self.devices {
             let name = d.name().to_owned();
             let mut keys = Vec::new();
-            for (key, data_key) in d.describe_dyn().await? {
+            // The device's readings, then what it writes outside the events.
+            let described = d.describe_dyn().await?.into_iter().chain(d.describe_streams_dyn().await?);
+            for (key, data_key) in described {
                 let mut entry = serde_json::to_value(&data_key).expect("data keys serialize");
                 entry["object_name"] = json!(name);
                 keys.push(key.to_string());

@@ -14,5 +14,7 @@ mod engine;
 
 pub use callbacks::{Callback, JsonLines, LiveTable, ProgressBar};
 pub use control::{Request, RunControl};
-pub use documents::{new_uid, Document, Event, EventDescriptor, ExitStatus, RunStart, RunStop};
+pub use documents::{
+    new_uid, Document, Event, EventDescriptor, ExitStatus, RunStart, RunStop, StreamDatum, StreamRange, StreamResource,
+};
 pub use engine::{count, scan, Plan, RunEngine, RunSummary};

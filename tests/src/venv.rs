@@ -26,13 +26,16 @@ pub fn event_model_schemas() -> PathBuf {
 }
 
 /// A validator of event-model's JSON schema for documents named `name`
-/// (`"start"`, `"descriptor"`, `"event"`, `"stop"`).
+/// (`"start"`, `"descriptor"`, `"event"`, `"stop"`, `"stream_resource"`,
+/// `"stream_datum"`).
 pub fn event_model_validator(name: &str) -> jsonschema::Validator {
     let file = match name {
         "start" => "run_start.json",
         "descriptor" => "event_descriptor.json",
         "event" => "event.json",
         "stop" => "run_stop.json",
+        "stream_resource" => "stream_resource.json",
+        "stream_datum" => "stream_datum.json",
         other => panic!("no event-model schema for `{other}` documents"),
     };
     let path = event_model_schemas().join(file);
