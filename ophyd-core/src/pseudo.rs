@@ -889,7 +889,12 @@ impl DynSignal for PseudoSignal {
 impl<T: PseudoTransform<P, R>, const P: usize, const R: usize> PseudoPositioner<T, P, R> {
     /// Add the entries of the pseudo axes of `kind` (their readings from
     /// one read of the real positions) and of the real device.
-    fn readings_into<'a>(&'a self, kind: Kind, out: &mut Gather<'a, Reading>, real: impl FnOnce(&'a T, &mut Gather<'a, Reading>)) {
+    fn readings_into<'a>(
+        &'a self,
+        kind: Kind,
+        out: &mut Gather<'a, Reading>,
+        real: impl FnOnce(&'a T, &mut Gather<'a, Reading>),
+    ) {
         let positions = self.shared.positions().shared();
         for axis in &self.axes {
             if axis.kind().intersects(kind) {
@@ -901,7 +906,12 @@ impl<T: PseudoTransform<P, R>, const P: usize, const R: usize> PseudoPositioner<
         }
     }
 
-    fn data_keys_into<'a>(&'a self, kind: Kind, out: &mut Gather<'a, DataKey>, real: impl FnOnce(&'a T, &mut Gather<'a, DataKey>)) {
+    fn data_keys_into<'a>(
+        &'a self,
+        kind: Kind,
+        out: &mut Gather<'a, DataKey>,
+        real: impl FnOnce(&'a T, &mut Gather<'a, DataKey>),
+    ) {
         for axis in &self.axes {
             if axis.kind().intersects(kind) {
                 axis.data_keys_into(kind, out);
