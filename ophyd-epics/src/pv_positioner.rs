@@ -653,7 +653,11 @@ async fn follow<D: PvPositionerSignals>(
                 seen.written = true;
             }
             Some(update) = updates.recv() => seen.note(update),
-            _ = probe.tick() => seen.note(probe_once(&*device, motion.arrival).await?),
+            _ = probe.tick() => {
+                if let Some(update) = probe_once(&*device, motion.arrival).await? {
+                    seen.note(update);
+                }
+            }
             () = tokio::time::sleep_until(motion.deadline) => return Err(motion.timed_out(&seen)),
         }
     }
@@ -662,13 +666,15 @@ async fn follow<D: PvPositionerSignals>(
 }
 
 /// Read the PV that says the move is done (the done flag, or the
-/// read-back): an error (a lost connection) ends the move.
-async fn probe_once<D: PvPositionerSignals>(device: &D, arrival: Arrival) -> Result<Update> {
+/// read-back): an error (a lost connection) ends the move. A move that
+/// ends with a put-callback needs none: a lost connection fails the
+/// callback.
+async fn probe_once<D: PvPositionerSignals>(device: &D, arrival: Arrival) -> Result<Option<Update>> {
     let signals = device.signals();
     match (arrival, &signals.done, signals.readback) {
-        (Arrival::DonePv, Some(done), _) => Ok(Update::Done(done.is_done().await?)),
-        (_, _, Some(readback)) => Ok(Update::Readback(readback.get().await?)),
-        _ => Ok(Update::Readback(signals.setpoint.get().await?)),
+        (Arrival::DonePv, Some(done), _) => Ok(Some(Update::Done(done.is_done().await?))),
+        (Arrival::Close(_), _, Some(readback)) => Ok(Some(Update::Readback(readback.get().await?))),
+        _ => Ok(None),
     }
 }
 
