@@ -31,6 +31,7 @@ pub mod ca;
 mod enum_label;
 pub mod mock;
 mod motor;
+mod pv_positioner;
 mod signal;
 pub mod sim;
 mod transport;
@@ -38,6 +39,7 @@ mod value;
 
 pub use motor::{EpicsMotor, HomeDirection, MOVE_TIMEOUT_MARGIN};
 pub use ophyd_core::Enum;
+pub use pv_positioner::{PositionerSignals, PvPositioner, PvPositionerSignals, DEFAULT_MOVE_TIMEOUT, LIVENESS_PROBE};
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv, DEFAULT_COMPLETION_TIMEOUT};
 pub use signal::{PvSignal, SignalPvs};
 pub use transport::PvDeclaration;

@@ -305,6 +305,27 @@ impl Movable for EpicsMotor {
     }
 }
 
+impl ophyd_core::Positioner for EpicsMotor {
+    /// The read-back (`.RBV`).
+    fn position(&self) -> BoxFuture<'_, Result<f64>> {
+        EpicsMotor::position(self).boxed()
+    }
+
+    /// The user limits (`.LLM`, `.HLM`).
+    fn limits(&self) -> BoxFuture<'_, Result<(f64, f64)>> {
+        EpicsMotor::limits(self).boxed()
+    }
+
+    /// The checks of a move, user and dial limits, without moving.
+    fn check_value(&self, target: f64) -> BoxFuture<'_, Result<()>> {
+        async move {
+            self.refuse_non_finite(target)?;
+            self.check_limits(target).await
+        }
+        .boxed()
+    }
+}
+
 impl Stop for EpicsMotor {
     /// Stop the motion where it is. The move under way fails (or, with
     /// `success`, finishes), as ophyd's `stop(success=...)` ends it.
