@@ -37,6 +37,7 @@ mod data;
 mod deadline;
 mod defaults;
 mod derive_support;
+mod derived;
 mod device;
 mod error;
 mod gather;
@@ -51,10 +52,12 @@ mod state;
 mod status;
 mod sync;
 mod value;
+mod vector;
 
 pub use component::{Component, DynComponent, DynDevice, DynSignal};
 pub use connect::Backend;
 pub use data::{now, DataKey, DataMap, Hints, Reading};
+pub use derived::{DerivedSignal, DerivedSignalRO, DerivedToRaw, RawToDerived, Source, Sources, WritableSources};
 pub use device::{stop_sub_devices, Device, Movable, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
 pub use error::{Error, Result, Unrestored};
 pub use kind::{AtomicKind, Kind, UnknownKind};
@@ -66,6 +69,7 @@ pub use soft::{SoftCell, SoftSignal, SoftSignalRO};
 pub use staging::{StageSigs, StageValue};
 pub use status::Status;
 pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
+pub use vector::DeviceVector;
 
 /// What implementing a new kind of component needs (a signal type of its
 /// own, the signals of a new transport): users who declare devices need
@@ -79,6 +83,7 @@ pub mod implement {
     pub use crate::impl_signal_component;
     pub use crate::meta::{ComponentSpec, SignalMeta};
     pub use crate::sync::AtomicChoice;
+    pub use crate::vector::VectorTemplate;
 }
 
 /// `#[derive(Device)]`: see the crate documentation.
@@ -96,11 +101,27 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::derive_support::*;
+    pub use crate::derived::{BindReadOnly, BindReadWrite};
+    pub use crate::vector::FromTemplate;
     pub use crate::device::{device_hints_into, meta_via};
     pub use crate::staging::declared;
 
-    /// Compile-time check that a `put_complete` or `stage` component can be written.
-    pub fn assert_writable<S: crate::Writable>() {}
+    /// Compile-time check that a `put_complete` component can be written.
+    pub fn assert_put_complete<S: PutComplete>() {}
+
+    /// A component that writes to its source, and so can wait for the
+    /// server to complete the write: every writable signal, and signals
+    /// that only write (`EpicsSignalX`).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is read-only",
+        label = "cannot be written, staged or put with completion",
+        note = "use a writable signal type (e.g. `EpicsSignal<T>` instead of `EpicsSignalRO<T>`) \
+                or remove the `stage`/`put_complete` setting"
+    )]
+    pub trait PutComplete {}
+
+    #[diagnostic::do_not_recommend]
+    impl<S: crate::Writable> PutComplete for S {}
 
     /// Compile-time check that a `#[component]` field is a component.
     pub fn assert_component<C: crate::Component>() {}
