@@ -82,6 +82,7 @@ pub mod implement {
     #[doc(inline)]
     pub use crate::impl_signal_component;
     pub use crate::meta::{ComponentSpec, SignalMeta};
+    pub use crate::derive_support::PutComplete;
     pub use crate::sync::AtomicChoice;
     pub use crate::vector::VectorTemplate;
 }
@@ -107,21 +108,7 @@ pub mod __private {
     pub use crate::staging::declared;
 
     /// Compile-time check that a `put_complete` component can be written.
-    pub fn assert_put_complete<S: PutComplete>() {}
-
-    /// A component that writes to its source, and so can wait for the
-    /// server to complete the write: every writable signal, and signals
-    /// that only write (`EpicsSignalX`).
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` is read-only",
-        label = "cannot be written, staged or put with completion",
-        note = "use a writable signal type (e.g. `EpicsSignal<T>` instead of `EpicsSignalRO<T>`) \
-                or remove the `stage`/`put_complete` setting"
-    )]
-    pub trait PutComplete {}
-
-    #[diagnostic::do_not_recommend]
-    impl<S: crate::Writable> PutComplete for S {}
+    pub fn assert_put_complete<S: crate::implement::PutComplete>() {}
 
     /// Compile-time check that a `#[component]` field is a component.
     pub fn assert_component<C: crate::Component>() {}

@@ -30,12 +30,14 @@ pub mod ca;
 mod enum_label;
 mod motor;
 mod signal;
+mod signal_x;
 pub mod sim;
 mod transport;
 mod value;
 
 pub use motor::{EpicsMotor, HomeDirection, MOVE_TIMEOUT_MARGIN};
 pub use ophyd_core::Enum;
+pub use signal_x::EpicsSignalX;
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv, DEFAULT_COMPLETION_TIMEOUT};
 pub use transport::{
     NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
