@@ -177,6 +177,7 @@ impl<S: Writable> Writable for Arc<S> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<C: SuffixOptional> SuffixOptional for Arc<C> {}
 
 /// A field a derived signal can take its value from: an `Arc` of a signal,

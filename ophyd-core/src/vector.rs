@@ -314,11 +314,19 @@ impl<C: Component> Device for DeviceVector<C> {
 
 // ophyd's defaults: staging stages the children that are devices, a
 // trigger is done at once, a stop stops the children.
+#[diagnostic::do_not_recommend]
 impl<C: Component> crate::implement::UnlessDeviceCustomStage for DeviceVector<C> {}
+#[diagnostic::do_not_recommend]
 impl<C: Component> crate::implement::UnlessDeviceCustomTrigger for DeviceVector<C> {}
+#[diagnostic::do_not_recommend]
 impl<C: Component> crate::implement::UnlessDeviceCustomStop for DeviceVector<C> {}
 
+#[diagnostic::do_not_recommend]
 impl<C> SuffixOptional for DeviceVector<C> {}
+
+/// A vector declared `put_complete` passes it to children that can take it.
+#[diagnostic::do_not_recommend]
+impl<C: crate::implement::PutComplete> crate::implement::PutComplete for DeviceVector<C> {}
 
 /// How the derive builds a `#[component(vector(..))]` field.
 #[doc(hidden)]

@@ -255,7 +255,8 @@ fn numbered_template(
     example: &str,
 ) -> syn::Result<Option<(Template, LitStr)>> {
     let Some(lit) = string_value(cx, meta, key, example)? else { return Ok(None) };
-    match Template::parse(&lit.value()).and_then(|t| t.check_numbered().map(|()| t)) {
+    let what = if key == "suffix" { "PV suffix" } else { "name" };
+    match Template::parse(&lit.value()).and_then(|t| t.check_numbered(what).map(|()| t)) {
         Ok(t) => Ok(Some((t, lit))),
         Err(message) => {
             cx.error_spanned_by(&lit, format!("`{key}`: {message}"));

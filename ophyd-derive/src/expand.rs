@@ -110,8 +110,15 @@ fn expand(device: &Device<'_>) -> TokenStream {
     let state = state_params(device);
     let pvs = device.components().filter_map(|(f, c)| c.pv.as_ref().map(|pv| pv_template(f, pv)));
     let build_fields = device.fields.iter().map(|f| build_field(f, &state));
-    let bindings = device.components().filter_map(|(f, c)| c.derived.as_ref().map(|d| bind_derived(device, f, d)));
-    let stage_sigs = device.components().filter_map(|(f, c)| c.stage.as_ref().map(|e| (f, e))).map(|(f, expr)| {
+    // A derived signal whose sources are wrong is reported (`valid`) and
+    // left unbound, so that the mistake is the only error.
+    let bindings = device
+        .components()
+        .filter_map(|(f, c)| c.derived.as_ref().map(|d| (f, d)))
+        .filter(|(f, d)| valid::sources_are_siblings(device, f, d))
+        .map(|(f, d)| bind_derived(device, f, d));
+    // A vector's `stage` is reported (`valid`), not expanded: one error.
+    let stage_sigs = device.components().filter(|(_, c)| c.vector.is_none()).filter_map(|(f, c)| c.stage.as_ref().map(|e| (f, e))).map(|(f, expr)| {
         let (name, ty) = (f.name(), f.ty);
         quote_spanned! {expr.span()=>
             (<::std::string::String as ::core::convert::From<&str>>::from(#name), ::ophyd_core::__private::declared::<#ty>(#expr))
@@ -419,7 +426,8 @@ fn component_checks(field: &Field<'_>, attr: &ComponentAttr) -> TokenStream {
     if attr.suffix.is_none() && attr.pv.is_none() && attr.vector.is_none() {
         checks.extend(quote_spanned!(ty.span()=> ::ophyd_core::__private::assert_suffix_optional::<#ty>();));
     }
-    if let Some(span) = attr.put_complete {
+    // On a derived signal, `put_complete` is reported (`valid`) instead.
+    if let (Some(span), None) = (attr.put_complete, &attr.derived) {
         checks.extend(quote_spanned!(span=> ::ophyd_core::__private::assert_put_complete::<#ty>();));
     }
     checks
@@ -501,7 +509,10 @@ fn bind_derived(device: &Device<'_>, field: &Field<'_>, derived: &crate::attr::D
         .iter()
         .map(|source| {
             let source_ty = device.fields.iter().find(|f| f.ident == source).map(|f| f.ty);
-            quote_spanned!(source.span()=> <#source_ty as ::ophyd_core::Source>::share(&device.#source))
+            // All of it at the source's type, where an `Arc` is missing: one
+            // error, where the fix goes.
+            let span = source_ty.map_or_else(|| source.span(), |ty| ty.span());
+            respan(quote!(<#source_ty as ::ophyd_core::Source>::share(&device.#source)), span)
         })
         .collect();
     let sources = match sources.as_slice() {

@@ -86,9 +86,9 @@ impl Template {
         Ok(names)
     }
 
-    /// Check a vector's template: its placeholders are `{}` or `{:0N}`,
-    /// and there is at least one.
-    pub fn check_numbered(&self) -> Result<(), String> {
+    /// Check a vector's template of children's `what` (`"PV suffix"`):
+    /// its placeholders are `{}` or `{:0N}`, and there is at least one.
+    pub fn check_numbered(&self, what: &str) -> Result<(), String> {
         let mut any = false;
         for piece in &self.pieces {
             if let Piece::Value { name, spec } = piece {
@@ -105,7 +105,7 @@ impl Template {
         if any {
             Ok(())
         } else {
-            Err("every child would get the same name: put `{}` where each child's number goes".into())
+            Err(format!("every child would get the same {what}: put `{{}}` where each child's number goes"))
         }
     }
 
@@ -155,11 +155,11 @@ mod tests {
     #[test]
     fn a_vector_template_numbers_each_child_with_its_padding() {
         let t = Template::parse("chan{:02}").unwrap();
-        t.check_numbered().unwrap();
+        t.check_numbered("name").unwrap();
         assert_eq!((t.number(1), t.number(32), t.number(123)), ("chan01".into(), "chan32".into(), "chan123".into()));
         assert_eq!(Template::parse("ROI{}:{{}}").unwrap().number(4), "ROI4:{}");
-        assert!(Template::parse(".S").unwrap().check_numbered().unwrap_err().contains("same name"));
-        assert!(Template::parse(".S{n}").unwrap().check_numbered().unwrap_err().contains("`{n}`"));
-        assert!(Template::parse(".S{:x}").unwrap().check_numbered().unwrap_err().contains("`{:x}`"));
+        assert!(Template::parse(".S").unwrap().check_numbered("PV suffix").unwrap_err().contains("same PV suffix"));
+        assert!(Template::parse(".S{n}").unwrap().check_numbered("name").unwrap_err().contains("`{n}`"));
+        assert!(Template::parse(".S{:x}").unwrap().check_numbered("name").unwrap_err().contains("`{:x}`"));
     }
 }

@@ -1,7 +1,7 @@
 //! Rejecting misuse the attribute parser cannot see on its own.
 
 use crate::ast::{Device, Field};
-use crate::attr::{quoted, suggestion, ComponentAttr, DerivedAttr, PvTemplate};
+use crate::attr::{closest, quoted, suggestion, ComponentAttr, DerivedAttr, PvTemplate};
 use crate::ctxt::Ctxt;
 
 /// Whether the struct can still be expanded (its mistakes are all in
@@ -129,15 +129,35 @@ fn check_pv_names(cx: &Ctxt, device: &Device<'_>, pv: &PvTemplate) {
         } else {
             let mut known = vec!["prefix"];
             known.extend(state.iter().map(String::as_str));
+            let did_you_mean = match closest(name, &known) {
+                Some(close) => format!("did you mean `{{{close}}}`? "),
+                None => String::new(),
+            };
+            let fields = state.iter().map(|f| format!("`{{{f}}}`")).collect::<Vec<_>>().join(", ");
+            let fields = if fields.is_empty() { "none yet".to_owned() } else { fields };
             format!(
-                "unknown `{{{name}}}` in `pv`: a template takes {}{}; to give it a value, add a plain field \
-                 `{name}: T` (not a `#[component]`) and build the device with `new_with(prefix, name, {name})`",
-                quoted(&known),
-                suggestion(name, &known)
+                "unknown `{{{name}}}` in `pv`: {did_you_mean}A template takes `{{prefix}}` (the device's prefix) \
+                 or a plain field of the struct ({fields}); to give `{{{name}}}` a value, add a plain field \
+                 `{name}: T` (not a `#[component]`) and build the device with `new_with(prefix, name, {name})`"
             )
         };
         cx.error_spanned_by(&pv.lit, message);
     }
+}
+
+/// Whether every source of `field`'s derived signal is another component
+/// of the struct, named once: otherwise [`check_sources`] reports it, and
+/// the signal is left unbound.
+pub fn sources_are_siblings(device: &Device<'_>, field: &Field<'_>, derived: &DerivedAttr) -> bool {
+    let mut seen = Vec::new();
+    derived.from.iter().all(|source| {
+        let name = source.to_string();
+        let fresh = !seen.contains(&name);
+        seen.push(name);
+        fresh
+            && *source != *field.ident
+            && device.components().any(|(f, _)| *f.ident == *source)
+    })
 }
 
 /// Every source of a derived signal is another component of the struct,
