@@ -2,59 +2,8 @@
 //! (ophyd-async's `derived_signal_r` / `derived_signal_rw`, ophyd's
 //! `DerivedSignal`). [`DerivedSignalRO`] is read-only; [`DerivedSignal`]
 //! also writes, through an inverse function that turns the value written
-//! into values for its sources.
-//!
-//! A derived signal shares its sources, so they are `Arc`s: a device
-//! declares them `Arc<EpicsSignal<f64>>` (an `Arc` of a signal is a signal
-//! and a component like the one it holds) and names them in
-//! `#[component(derived(from(..), ..))]`:
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
-//! use std::sync::Arc;
-//! use ophyd_core::prelude::*;
-//! use ophyd_core::DerivedSignal;
-//!
-//! fn gap(top: f64, bottom: f64) -> f64 {
-//!     top - bottom
-//! }
-//!
-//! /// Both blades move, the centre stays where it is.
-//! fn blades_for_gap(gap: f64, top: f64, bottom: f64) -> (f64, f64) {
-//!     let centre = (top + bottom) / 2.0;
-//!     (centre + gap / 2.0, centre - gap / 2.0)
-//! }
-//!
-//! #[derive(Device)]
-//! struct Slit {
-//!     #[component(kind = "config")]
-//!     top: Arc<SoftSignal<f64>>,
-//!     #[component(kind = "config")]
-//!     bottom: Arc<SoftSignal<f64>>,
-//!     #[component(kind = "hinted", derived(from(top, bottom), raw_to_derived = gap, derived_to_raw = blades_for_gap))]
-//!     gap: DerivedSignal<f64>,
-//! }
-//!
-//! let slit = Slit::new("", "slit");
-//! slit.top.put(3.0).await?;
-//! slit.bottom.put(1.0).await?;
-//! assert_eq!(slit.gap.get().await?, 2.0);
-//! assert_eq!(slit.read().await?.keys().collect::<Vec<_>>(), ["slit_gap"]);
-//! let description = slit.describe().await?;
-//! assert_eq!(&*description.get("slit_gap").unwrap().source, "derived://slit_gap");
-//!
-//! set_and_wait(&slit.gap, 1.0).await?; // through blades_for_gap
-//! assert_eq!((slit.top.get().await?, slit.bottom.get().await?), (2.5, 1.5));
-//! # Ok(()) }
-//! ```
-//!
-//! Reading a derived signal reads its sources (their requests travel with
-//! the rest of the device's); its timestamp is the latest of theirs and its
-//! alarm severity the worst. A subscription to it subscribes to every
-//! source and calls back with a new value whenever any of them changes,
-//! once each has reported. Writing reads the sources' current values, asks
-//! the inverse for new ones and writes them all; the write's [`Status`]
-//! finishes when every source's does.
+//! into values for its sources. Their sources are shared (`Arc`s), so that
+//! the device that declares them holds them too.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -755,27 +704,61 @@ derived_signal!(
     /// which writes them through an inverse function (ophyd-async's
     /// `derived_signal_rw`, ophyd's `DerivedSignal`). In a device, declare
     /// it with `#[component(derived(from(a, b), raw_to_derived = f,
-    /// derived_to_raw = g))]`, the sources being sibling `Arc` fields; on
-    /// its own, build it with [`DerivedSignal::new`]. See the
-    /// [module](self) for a slit whose gap moves both blades.
+    /// derived_to_raw = g))]`; on its own, build it with
+    /// [`DerivedSignal::new`].
+    ///
+    /// A derived signal shares its sources, so they are `Arc`s: a device
+    /// declares them `Arc<EpicsSignal<f64>>` (an `Arc` of a signal is a signal
+    /// and a component like the one it holds) and names them in
+    /// `#[component(derived(from(..), ..))]`:
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
     /// use std::sync::Arc;
-    /// use ophyd_core::{DerivedSignal, Signal, SoftSignal, Writable};
+    /// use ophyd_core::prelude::*;
+    /// use ophyd_core::DerivedSignal;
     ///
-    /// let metres = Arc::new(SoftSignal::new("position", 0.5_f64));
-    /// let millimetres = DerivedSignal::new(
-    ///     "position_mm",
-    ///     metres.clone(),
-    ///     |m: f64| m * 1000.0,
-    ///     |mm: f64, _current: f64| mm / 1000.0,
-    /// );
-    /// assert_eq!(millimetres.get().await?, 500.0);
-    /// millimetres.put(250.0).await?;
-    /// assert_eq!(metres.get().await?, 0.25);
+    /// fn gap(top: f64, bottom: f64) -> f64 {
+    ///     top - bottom
+    /// }
+    ///
+    /// /// Both blades move, the centre stays where it is.
+    /// fn blades_for_gap(gap: f64, top: f64, bottom: f64) -> (f64, f64) {
+    ///     let centre = (top + bottom) / 2.0;
+    ///     (centre + gap / 2.0, centre - gap / 2.0)
+    /// }
+    ///
+    /// #[derive(Device)]
+    /// struct Slit {
+    ///     #[component(kind = "config")]
+    ///     top: Arc<SoftSignal<f64>>,
+    ///     #[component(kind = "config")]
+    ///     bottom: Arc<SoftSignal<f64>>,
+    ///     #[component(kind = "hinted", derived(from(top, bottom), raw_to_derived = gap, derived_to_raw = blades_for_gap))]
+    ///     gap: DerivedSignal<f64>,
+    /// }
+    ///
+    /// let slit = Slit::new("", "slit");
+    /// slit.top.put(3.0).await?;
+    /// slit.bottom.put(1.0).await?;
+    /// assert_eq!(slit.gap.get().await?, 2.0);
+    /// assert_eq!(slit.read().await?.keys().collect::<Vec<_>>(), ["slit_gap"]);
+    /// let description = slit.describe().await?;
+    /// assert_eq!(&*description.get("slit_gap").unwrap().source, "derived://slit_gap");
+    ///
+    /// set_and_wait(&slit.gap, 1.0).await?; // through blades_for_gap
+    /// assert_eq!((slit.top.get().await?, slit.bottom.get().await?), (2.5, 1.5));
     /// # Ok(()) }
     /// ```
+    ///
+    /// Reading a derived signal reads its sources (their requests travel
+    /// with the rest of the device's); its timestamp is the latest of
+    /// theirs and its alarm severity the worst. A subscription to it
+    /// subscribes to every source and calls back with a new value whenever
+    /// any of them changes, once each has reported. Writing reads the
+    /// sources' current values, asks `derived_to_raw` for new ones and
+    /// writes them all; the write's [`Status`] finishes when every
+    /// source's does.
     DerivedSignal,
     ThroughRw,
     writable = true
@@ -795,6 +778,24 @@ impl<T: SignalValue> DerivedSignal<T> {
     /// A read-write derived signal named `name` (its data key): the value
     /// `raw_to_derived` makes from the values of `sources`, written by
     /// writing to each source the value `derived_to_raw` gives for it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use std::sync::Arc;
+    /// use ophyd_core::{DerivedSignal, Signal, SoftSignal, Writable};
+    ///
+    /// let metres = Arc::new(SoftSignal::new("position", 0.5_f64));
+    /// let millimetres = DerivedSignal::new(
+    ///     "position_mm",
+    ///     metres.clone(),
+    ///     |m: f64| m * 1000.0,
+    ///     |mm: f64, _current: f64| mm / 1000.0,
+    /// );
+    /// assert_eq!(millimetres.get().await?, 500.0);
+    /// millimetres.put(250.0).await?;
+    /// assert_eq!(metres.get().await?, 0.25);
+    /// # Ok(()) }
+    /// ```
     pub fn new<S: WritableSources>(
         name: &str,
         sources: S,

@@ -78,11 +78,11 @@ pub mod implement {
     pub use crate::component::SuffixOptional;
     pub use crate::connect::{ConnectCtx, PendingConnect};
     pub use crate::defaults::{UnlessDeviceCustomStage, UnlessDeviceCustomStop, UnlessDeviceCustomTrigger};
+    pub use crate::derive_support::PutComplete;
     pub use crate::gather::{flush_soon, issue_together, Flush, Gather};
     #[doc(inline)]
     pub use crate::impl_signal_component;
     pub use crate::meta::{ComponentSpec, SignalMeta};
-    pub use crate::derive_support::PutComplete;
     pub use crate::sync::AtomicChoice;
     pub use crate::vector::VectorTemplate;
 }
@@ -103,9 +103,9 @@ pub mod prelude {
 pub mod __private {
     pub use crate::derive_support::*;
     pub use crate::derived::{BindReadOnly, BindReadWrite};
-    pub use crate::vector::FromTemplate;
     pub use crate::device::{device_hints_into, meta_via};
     pub use crate::staging::declared;
+    pub use crate::vector::FromTemplate;
 
     /// Compile-time check that a `put_complete` component can be written.
     pub fn assert_put_complete<S: crate::implement::PutComplete>() {}

@@ -1,33 +1,6 @@
 //! [`DeviceVector`]: N identical children declared once, from a template
 //! that gives each its name and PV suffix from its number (ophyd's
 //! `DynamicDeviceComponent`, ophyd-async's `DeviceVector`).
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
-//! use ophyd_core::prelude::*;
-//! use ophyd_core::DeviceVector;
-//!
-//! #[derive(Device)]
-//! struct Scaler {
-//!     // ophyd's EpicsScaler: `DDCpt(_scaler_fields(EpicsSignalRO, "chan", ".S", range(1, 33), kind=Kind.hinted))`
-//!     #[component(vector(count = 32, suffix = ".S{}", attr = "chan{}"), kind = "hinted")]
-//!     channels: DeviceVector<SoftSignal<i32>>,
-//! }
-//!
-//! let scaler = Scaler::new("XF:sc1", "scaler");
-//! assert_eq!(scaler.channels.len(), 32);
-//! assert_eq!(scaler.channels[1].name(), "scaler_channels_chan1"); // by its number, as ophyd-async
-//! assert_eq!(scaler.lookup("channels.chan32")?.name(), "scaler_channels_chan32");
-//! let hints = scaler.hints().fields;
-//! assert_eq!((hints.len(), hints[0].as_str()), (32, "scaler_channels_chan1"));
-//! # Ok(()) }
-//! ```
-//!
-//! The vector is a sub-device of kind normal, named after its field
-//! (`scaler_channels`), with the prefix of its parent; each child is named
-//! `<vector>_<attr>` and has the declared `kind`, as ophyd's
-//! `DynamicDeviceComponent` makes them. It reads, describes, stages and
-//! looks up like any device.
 
 use std::ops::Index;
 use std::sync::Arc;
@@ -60,8 +33,32 @@ pub struct VectorTemplate {
 
 /// Identical children built from a [`VectorTemplate`], looked up by the
 /// number their names were made with: `channels[1]` is `chan1`, on `.S1`.
-/// A sub-device as ophyd's `DynamicDeviceComponent` is; see the
-/// [module](self).
+/// The vector is a sub-device of kind normal, named after its field
+/// (`scaler_channels`), with the prefix of its parent; each child is named
+/// `<vector>_<attr>` and has the declared `kind`, as ophyd's
+/// `DynamicDeviceComponent` makes them. It reads, describes, stages and
+/// looks up like any device.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+/// use ophyd_core::prelude::*;
+/// use ophyd_core::DeviceVector;
+///
+/// #[derive(Device)]
+/// struct Scaler {
+///     // ophyd's EpicsScaler: `DDCpt(_scaler_fields(EpicsSignalRO, "chan", ".S", range(1, 33), kind=Kind.hinted))`
+///     #[component(vector(count = 32, suffix = ".S{}", attr = "chan{}"), kind = "hinted")]
+///     channels: DeviceVector<SoftSignal<i32>>,
+/// }
+///
+/// let scaler = Scaler::new("XF:sc1", "scaler");
+/// assert_eq!(scaler.channels.len(), 32);
+/// assert_eq!(scaler.channels[1].name(), "scaler_channels_chan1"); // by its number, as ophyd-async
+/// assert_eq!(scaler.lookup("channels.chan32")?.name(), "scaler_channels_chan32");
+/// let hints = scaler.hints().fields;
+/// assert_eq!((hints.len(), hints[0].as_str()), (32, "scaler_channels_chan1"));
+/// # Ok(()) }
+/// ```
 pub struct DeviceVector<C> {
     meta: Arc<DeviceMeta>,
     first: usize,
@@ -363,7 +360,8 @@ mod tests {
             put_complete: false,
             named_after_parent: false,
         };
-        let template = VectorTemplate { first: 1, attrs: &["chan1", "chan2", "chan3"], suffixes: &[".S1", ".S2", ".S3"] };
+        let template =
+            VectorTemplate { first: 1, attrs: &["chan1", "chan2", "chan3"], suffixes: &[".S1", ".S2", ".S3"] };
         let channels = DeviceVector::from_template(&spec, &template);
         (parent, channels)
     }
@@ -378,9 +376,15 @@ mod tests {
         assert_eq!(channels.lookup("chan3").unwrap().name(), "scaler_channels_chan3");
         assert_eq!(channels.kind(), Kind::Normal.for_device());
         assert_eq!(channels[1].kind(), Kind::Hinted);
-        assert_eq!(channels.hints().fields, ["scaler_channels_chan1", "scaler_channels_chan2", "scaler_channels_chan3"]);
+        assert_eq!(
+            channels.hints().fields,
+            ["scaler_channels_chan1", "scaler_channels_chan2", "scaler_channels_chan3"]
+        );
         let read = channels.read().await.unwrap();
-        assert_eq!(read.keys().collect::<Vec<_>>(), ["scaler_channels_chan1", "scaler_channels_chan2", "scaler_channels_chan3"]);
+        assert_eq!(
+            read.keys().collect::<Vec<_>>(),
+            ["scaler_channels_chan1", "scaler_channels_chan2", "scaler_channels_chan3"]
+        );
         assert!(channels.read_configuration().await.unwrap().is_empty());
     }
 

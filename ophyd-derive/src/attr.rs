@@ -329,7 +329,10 @@ fn derived_attr(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Der
                 inner.parse_nested_meta(|source| {
                     match source.path.get_ident() {
                         Some(ident) => sources.push(ident.clone()),
-                        None => cx.error_spanned_by(&source.path, "`from(..)` lists fields of the struct: `from(top, bottom)`"),
+                        None => cx.error_spanned_by(
+                            &source.path,
+                            "`from(..)` lists fields of the struct: `from(top, bottom)`",
+                        ),
                     }
                     Ok(())
                 })?;

@@ -155,7 +155,11 @@ fn expand(device: &Device<'_>) -> TokenStream {
         let (param, ty) = (state_param(f), f.ty);
         quote!(#param: #ty)
     });
-    let new_with = new_with(device, &state, |args| quote!(Self::__ophyd_build(::ophyd_core::DeviceMeta::root(prefix, name), #(#args),*)));
+    let new_with = new_with(
+        device,
+        &state,
+        |args| quote!(Self::__ophyd_build(::ophyd_core::DeviceMeta::root(prefix, name), #(#args),*)),
+    );
     let mut tokens = target.inherent(quote! {
         #[doc = #doc]
         pub fn new(prefix: &str, name: &str) -> Self {

@@ -12,7 +12,10 @@ pub struct Template {
 enum Piece {
     Text(String),
     /// `{name:spec}`; `name` empty for `{}`.
-    Value { name: String, spec: String },
+    Value {
+        name: String,
+        spec: String,
+    },
 }
 
 impl Template {

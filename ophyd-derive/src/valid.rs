@@ -75,7 +75,10 @@ fn check_combinations(cx: &Ctxt, attr: &ComponentAttr) {
             );
         }
         if let Some(pv) = &attr.pv {
-            cx.error_spanned_by(&pv.lit, "a vector's children take their PVs from `vector(suffix = \"..{}\")`: remove `pv`");
+            cx.error_spanned_by(
+                &pv.lit,
+                "a vector's children take their PVs from `vector(suffix = \"..{}\")`: remove `pv`",
+            );
         }
         if let Some(stage) = &attr.stage {
             cx.error_spanned_by(
@@ -85,7 +88,10 @@ fn check_combinations(cx: &Ctxt, attr: &ComponentAttr) {
             );
         }
         if let Some(span) = attr.named_after_parent {
-            cx.syn_error(syn::Error::new(span, "a vector's children are named after the vector: remove `named_after_parent`"));
+            cx.syn_error(syn::Error::new(
+                span,
+                "a vector's children are named after the vector: remove `named_after_parent`",
+            ));
         }
         if let Some(derived) = &attr.derived {
             cx.syn_error(syn::Error::new(derived.span, "a field is a vector or a derived signal, not both"));
@@ -154,9 +160,7 @@ pub fn sources_are_siblings(device: &Device<'_>, field: &Field<'_>, derived: &De
         let name = source.to_string();
         let fresh = !seen.contains(&name);
         seen.push(name);
-        fresh
-            && *source != *field.ident
-            && device.components().any(|(f, _)| *f.ident == *source)
+        fresh && *source != *field.ident && device.components().any(|(f, _)| *f.ident == *source)
     })
 }
 

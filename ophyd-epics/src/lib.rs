@@ -37,8 +37,8 @@ mod value;
 
 pub use motor::{EpicsMotor, HomeDirection, MOVE_TIMEOUT_MARGIN};
 pub use ophyd_core::Enum;
-pub use signal_x::EpicsSignalX;
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv, DEFAULT_COMPLETION_TIMEOUT};
+pub use signal_x::EpicsSignalX;
 pub use transport::{
     NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,
 };

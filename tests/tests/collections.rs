@@ -118,7 +118,8 @@ fn ophyd_attr_lists() -> (Vec<String>, Vec<String>) {
     let mut read_attrs = vec!["channels".to_owned()];
     read_attrs.extend(numbered("channels.chan"));
     read_attrs.extend(["names", "presets", "gates"].map(String::from));
-    let mut configuration_attrs = ["count_mode", "delay", "auto_count_delay", "channels", "names"].map(String::from).to_vec();
+    let mut configuration_attrs =
+        ["count_mode", "delay", "auto_count_delay", "channels", "names"].map(String::from).to_vec();
     configuration_attrs.extend(numbered("names.name"));
     configuration_attrs
         .extend(["time", "freq", "preset_time", "auto_count_time", "presets", "gates", "egu"].map(String::from));
@@ -392,12 +393,18 @@ async fn derived_signals_of_epics_sources_read_describe_subscribe_and_set_throug
 
     let read = slit.read().await.unwrap();
     assert_eq!(read.keys().collect::<Vec<_>>(), ["slit_gap", "slit_centre"]);
-    assert_eq!((read.get("slit_gap").unwrap().value.clone(), read.get("slit_centre").unwrap().value.clone()), (Value::Float(2.0), Value::Float(2.0)));
+    assert_eq!(
+        (read.get("slit_gap").unwrap().value.clone(), read.get("slit_centre").unwrap().value.clone()),
+        (Value::Float(2.0), Value::Float(2.0))
+    );
     let describe = slit.describe().await.unwrap();
     let gap_key = describe.get("slit_gap").unwrap();
-    assert_eq!(serde_json::to_value(gap_key).unwrap(), serde_json::json!({
-        "source": "derived://slit_gap", "dtype": "number", "shape": [], "units": "mm", "precision": 3
-    }));
+    assert_eq!(
+        serde_json::to_value(gap_key).unwrap(),
+        serde_json::json!({
+            "source": "derived://slit_gap", "dtype": "number", "shape": [], "units": "mm", "precision": 3
+        })
+    );
     assert_eq!(&*describe.get("slit_centre").unwrap().source, "derived://slit_centre");
     assert_eq!(slit.hints().fields, ["slit_gap"]);
     assert_eq!(slit.gap.source_names().as_deref(), Some("slit_top, slit_bottom"));
@@ -540,7 +547,10 @@ mod ca {
         let python_count_mode = python["describe_configuration"]["scaler_count_mode"].take();
         let rust_count_mode = rust["describe_configuration"]["scaler_count_mode"].take();
         assert_eq!(python_count_mode["dtype"], "string");
-        assert_eq!((&rust_count_mode["dtype"], &rust_count_mode["enum_strs"]), (&json!("integer"), &json!(["OneShot", "AutoCount"])));
+        assert_eq!(
+            (&rust_count_mode["dtype"], &rust_count_mode["enum_strs"]),
+            (&json!("integer"), &json!(["OneShot", "AutoCount"]))
+        );
         assert_eq!(rust_count_mode["source"], python_count_mode["source"]);
 
         for field in [
@@ -558,7 +568,10 @@ mod ca {
             "component_names",
             "stage_sigs",
         ] {
-            assert_eq!(rust[field], python[field], "`{field}` differs from Python ophyd's (left: ophyd-rs, right: Python)");
+            assert_eq!(
+                rust[field], python[field],
+                "`{field}` differs from Python ophyd's (left: ophyd-rs, right: Python)"
+            );
         }
         assert_eq!(python["count_mode_while_staged"], "OneShot");
         assert_eq!(python["read_values"]["scaler_channels_chan9"], json!(counts(9, 0.05, 1e7)));
