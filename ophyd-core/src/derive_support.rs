@@ -106,3 +106,18 @@ pub fn gather_child<'a, G: Gathering, C: Component>(child: &'a C, out: &mut Gath
         G::gather_from(child, out)
     }
 }
+
+/// A component that writes to where its value lives, and so can be
+/// declared `put_complete` (wait for the server to complete each write):
+/// every [`Writable`](crate::Writable) signal, and signals that only write
+/// (`ophyd_epics::EpicsSignalX`), which implement it themselves.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is read-only",
+    label = "cannot be written, staged or put with completion",
+    note = "use a writable signal type (e.g. `EpicsSignal<T>` instead of `EpicsSignalRO<T>`) \
+            or remove the `stage`/`put_complete` setting"
+)]
+pub trait PutComplete {}
+
+#[diagnostic::do_not_recommend]
+impl<S: crate::Writable> PutComplete for S {}

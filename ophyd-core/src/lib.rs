@@ -38,6 +38,7 @@ mod data;
 mod deadline;
 mod defaults;
 mod derive_support;
+mod derived;
 mod device;
 mod error;
 mod gather;
@@ -57,11 +58,13 @@ mod summary;
 mod sync;
 pub mod testing;
 mod value;
+mod vector;
 
 pub use component::{Component, DynComponent, DynDevice, DynSignal};
 pub use configure::Configured;
 pub use connect::Backend;
 pub use data::{now, DataKey, DataMap, Hints, Reading};
+pub use derived::{DerivedSignal, DerivedSignalRO, DerivedToRaw, RawToDerived, Source, Sources, WritableSources};
 pub use device::{stop_sub_devices, Device, Movable, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
 pub use error::{Error, Result, Unrestored};
 pub use kind::{AtomicKind, Kind, UnknownKind};
@@ -77,6 +80,7 @@ pub use status::Status;
 pub use stream::{StreamAsset, StreamDatum, StreamResource, WritesStreamAssets};
 pub use summary::{Summary, SummaryLine};
 pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
+pub use vector::DeviceVector;
 
 /// What implementing a new kind of component needs (a signal type of its
 /// own, the signals of a new transport): users who declare devices need
@@ -85,11 +89,13 @@ pub mod implement {
     pub use crate::component::SuffixOptional;
     pub use crate::connect::{ConnectCtx, PendingConnect};
     pub use crate::defaults::{UnlessDeviceCustomStage, UnlessDeviceCustomStop, UnlessDeviceCustomTrigger};
+    pub use crate::derive_support::PutComplete;
     pub use crate::gather::{flush_soon, issue_together, Flush, Gather};
     #[doc(inline)]
     pub use crate::impl_signal_component;
     pub use crate::meta::{ComponentSpec, SignalMeta};
     pub use crate::sync::AtomicChoice;
+    pub use crate::vector::VectorTemplate;
 }
 
 /// `#[derive(Device)]`: see the crate documentation.
@@ -107,11 +113,13 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::derive_support::*;
+    pub use crate::derived::{BindReadOnly, BindReadWrite};
     pub use crate::device::{device_hints_into, meta_via};
     pub use crate::staging::declared;
+    pub use crate::vector::FromTemplate;
 
-    /// Compile-time check that a `put_complete` or `stage` component can be written.
-    pub fn assert_writable<S: crate::Writable>() {}
+    /// Compile-time check that a `put_complete` component can be written.
+    pub fn assert_put_complete<S: crate::implement::PutComplete>() {}
 
     /// Compile-time check that a `#[component]` field is a component.
     pub fn assert_component<C: crate::Component>() {}

@@ -184,6 +184,11 @@ pub struct ComponentSpec<'a> {
     pub attr: &'static str,
     /// The PV suffix (appended to the parent's prefix).
     pub suffix: &'a str,
+    /// The whole PV name (for a sub-device: its whole prefix), used instead
+    /// of the parent's prefix + [`suffix`](Self::suffix): ophyd's
+    /// `FormattedComponent`, whose PV a template makes from the parent's
+    /// prefix and state (`#[component(pv = "{prefix}:chan{ch}")]`).
+    pub pv: Option<&'a str>,
     /// The declared kind.
     pub kind: Kind,
     /// Whether writes wait for the server's completion (EPICS put-callback).
@@ -206,8 +211,28 @@ impl ComponentSpec<'_> {
         child_name(self.parent.name(), self.attr)
     }
 
-    /// The component's PV name: parent prefix + suffix.
+    /// The component's PV name: parent prefix + suffix, or the whole
+    /// [`pv`](Self::pv) when it is given.
+    ///
+    /// ```
+    /// use ophyd_core::{implement::ComponentSpec, DeviceMeta, Kind};
+    /// let parent = DeviceMeta::root("XF:sc1", "scaler");
+    /// let spec = ComponentSpec {
+    ///     parent: &parent,
+    ///     attr: "chan1",
+    ///     suffix: ".S1",
+    ///     pv: None,
+    ///     kind: Kind::Hinted,
+    ///     put_complete: false,
+    ///     named_after_parent: false,
+    /// };
+    /// assert_eq!(spec.pv_name(), "XF:sc1.S1");
+    /// assert_eq!(ComponentSpec { pv: Some("XF:other:S1"), ..spec }.pv_name(), "XF:other:S1");
+    /// ```
     pub fn pv_name(&self) -> String {
+        if let Some(pv) = self.pv {
+            return pv.to_owned();
+        }
         let mut pv = String::with_capacity(self.parent.prefix().len() + self.suffix.len());
         pv.push_str(self.parent.prefix());
         pv.push_str(self.suffix);

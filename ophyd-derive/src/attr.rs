@@ -2,11 +2,18 @@
 
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Expr, Ident, LitBool, LitStr, Token};
+use syn::{Attribute, Expr, Ident, LitBool, LitInt, LitStr, Token};
 
 use crate::ctxt::Ctxt;
+use crate::template::Template;
 
-const COMPONENT_KEYS: [&str; 5] = ["suffix", "kind", "put_complete", "stage", "named_after_parent"];
+const COMPONENT_KEYS: [&str; 8] =
+    ["suffix", "pv", "kind", "put_complete", "stage", "named_after_parent", "vector", "derived"];
+const VECTOR_KEYS: [&str; 4] = ["count", "start", "suffix", "attr"];
+const DERIVED_KEYS: [&str; 5] = ["from", "raw_to_derived", "derived_to_raw", "units", "precision"];
+/// How many sources a derived signal may have (the tuples `Sources` is
+/// implemented for).
+const MAX_SOURCES: usize = 4;
 pub const KINDS: [&str; 4] = ["normal", "config", "hinted", "omitted"];
 const BEHAVIOURS: [&str; 3] = ["stage", "trigger", "stop"];
 
@@ -14,6 +21,12 @@ const BEHAVIOURS: [&str; 3] = ["stage", "trigger", "stop"];
 #[derive(Default)]
 pub struct ComponentAttr {
     pub suffix: Option<LitStr>,
+    /// `pv = "..."`: the whole PV, from a template (ophyd's FormattedComponent).
+    pub pv: Option<PvTemplate>,
+    /// `vector(...)`: the field is a `DeviceVector` of children made from templates.
+    pub vector: Option<VectorAttr>,
+    /// `derived(...)`: the field is a derived signal of sibling sources.
+    pub derived: Option<DerivedAttr>,
     /// The kind's name, lower case, with the literal for spans.
     pub kind: Option<(String, LitStr)>,
     pub put_complete: Option<Span>,
@@ -23,6 +36,36 @@ pub struct ComponentAttr {
     /// Whether parsing it found a mistake: its checks are skipped, so the
     /// mistake is the only error (no "missing suffix" after a misspelt one).
     pub broken: bool,
+}
+
+/// A parsed `pv = "..."`: the literal, and the names of its placeholders.
+pub struct PvTemplate {
+    pub lit: LitStr,
+    pub names: Vec<String>,
+}
+
+/// A parsed `vector(count = N, start = S, suffix = "..{}", attr = "..{}")`.
+pub struct VectorAttr {
+    /// The first child's number (`start`, 1 by default, as ophyd's scaler
+    /// channels `range(1, 33)`).
+    pub first: usize,
+    /// Each child's attribute name, in order.
+    pub attrs: Vec<String>,
+    /// Each child's PV suffix, in order.
+    pub suffixes: Vec<String>,
+}
+
+/// A parsed `derived(from(a, b), raw_to_derived = f, derived_to_raw = g,
+/// units = "..", precision = N)`.
+pub struct DerivedAttr {
+    /// Where `derived` was written.
+    pub span: Span,
+    /// The sibling fields it derives from, in order.
+    pub from: Vec<Ident>,
+    pub raw_to_derived: Expr,
+    pub derived_to_raw: Option<Expr>,
+    pub units: Option<LitStr>,
+    pub precision: Option<LitInt>,
 }
 
 /// The parsed `#[device(...)]` of the struct: for each behaviour listed in
@@ -35,7 +78,7 @@ pub struct DeviceAttr {
     pub custom_stop: Option<Span>,
 }
 
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(word, c), *c))
@@ -44,7 +87,7 @@ fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-fn suggestion(word: &str, candidates: &[&str]) -> String {
+pub fn suggestion(word: &str, candidates: &[&str]) -> String {
     match closest(word, candidates) {
         Some(c) => format!("; did you mean `{c}`?"),
         None => String::new(),
@@ -97,6 +140,16 @@ fn component_attr_inner(cx: &Ctxt, attr: &Attribute) -> ComponentAttr {
         seen.push(ident.clone());
         match ident.as_str() {
             "suffix" => out.suffix = string_value(cx, &meta, "suffix", "\":gain\"")?,
+            "pv" => {
+                if let Some(lit) = string_value(cx, &meta, "pv", "\"{prefix}:chan{ch}\"")? {
+                    match Template::parse(&lit.value()).and_then(|t| t.names()) {
+                        Ok(names) => out.pv = Some(PvTemplate { lit, names }),
+                        Err(message) => cx.error_spanned_by(&lit, message),
+                    }
+                }
+            }
+            "vector" => out.vector = vector_attr(cx, &meta)?,
+            "derived" => out.derived = derived_attr(cx, &meta)?,
             "kind" => {
                 if let Some(lit) = string_value(cx, &meta, "kind", "\"config\"")? {
                     let value = lit.value();
@@ -155,6 +208,180 @@ fn component_attr_inner(cx: &Ctxt, attr: &Attribute) -> ComponentAttr {
     out
 }
 
+/// The nested keys of `vector(...)` or `derived(...)`, each given once: a
+/// misspelt or repeated key is reported, with the closest valid one.
+fn nested_keys(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    what: &str,
+    keys: &[&str],
+    mut key: impl FnMut(&str, &ParseNestedMeta<'_>) -> syn::Result<()>,
+) -> syn::Result<()> {
+    let mut seen: Vec<String> = Vec::new();
+    meta.parse_nested_meta(|inner| {
+        let name = inner.path.get_ident().map(Ident::to_string).unwrap_or_default();
+        if !keys.contains(&name.as_str()) {
+            cx.error_spanned_by(
+                &inner.path,
+                format!("unknown `{what}` key `{name}`: expected one of {}{}", quoted(keys), suggestion(&name, keys)),
+            );
+            return skip_value(&inner);
+        }
+        if seen.contains(&name) {
+            cx.error_spanned_by(&inner.path, format!("duplicate `{name}`: give each key once"));
+            return skip_value(&inner);
+        }
+        seen.push(name.clone());
+        key(&name, &inner)
+    })
+}
+
+fn usize_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<Option<(usize, Span)>> {
+    let expr: Expr = meta.value()?.parse()?;
+    if let Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) = &expr {
+        if let Ok(n) = int.base10_parse::<usize>() {
+            return Ok(Some((n, int.span())));
+        }
+    }
+    cx.error_spanned_by(&expr, format!("`{key}` takes a whole number, e.g. `{key} = {example}`"));
+    Ok(None)
+}
+
+/// A vector template's literal, checked, with its pieces.
+fn numbered_template(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+) -> syn::Result<Option<(Template, LitStr)>> {
+    let Some(lit) = string_value(cx, meta, key, example)? else { return Ok(None) };
+    let what = if key == "suffix" { "PV suffix" } else { "name" };
+    match Template::parse(&lit.value()).and_then(|t| t.check_numbered(what).map(|()| t)) {
+        Ok(t) => Ok(Some((t, lit))),
+        Err(message) => {
+            cx.error_spanned_by(&lit, format!("`{key}`: {message}"));
+            Ok(None)
+        }
+    }
+}
+
+fn vector_attr(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<VectorAttr>> {
+    let span = meta.path.span();
+    let errors_before = cx.error_count();
+    let (mut count, mut first, mut suffix, mut attr) = (None, None, None, None);
+    nested_keys(cx, meta, "vector", &VECTOR_KEYS, |key, inner| {
+        match key {
+            "count" => count = usize_value(cx, inner, "count", "32")?,
+            "start" => first = usize_value(cx, inner, "start", "1")?.map(|(n, _)| n),
+            "suffix" => suffix = numbered_template(cx, inner, "suffix", "\".S{}\"")?.map(|(t, _)| t),
+            _ => attr = numbered_template(cx, inner, "attr", "\"chan{}\"")?,
+        }
+        Ok(())
+    })?;
+    if cx.error_count() > errors_before {
+        return Ok(None);
+    }
+    let missing = |key: &str, example: &str| {
+        cx.syn_error(syn::Error::new(span, format!("`vector(..)` needs `{key}`, e.g. `vector({example})`")));
+    };
+    let Some((count, count_span)) = count else {
+        missing("count", "count = 32, suffix = \".S{}\"");
+        return Ok(None);
+    };
+    let Some(suffix) = suffix else {
+        missing("suffix", "count = 32, suffix = \".S{}\"");
+        return Ok(None);
+    };
+    if count == 0 {
+        cx.syn_error(syn::Error::new(count_span, "a vector needs at least one child: `count = 1` or more"));
+        return Ok(None);
+    }
+    let first = first.unwrap_or(1);
+    // ophyd-async names a DeviceVector's children by their numbers alone.
+    let (attr, attr_lit) = match attr {
+        Some((t, lit)) => (t, Some(lit)),
+        None => (Template::parse("{}").expect("a valid template"), None),
+    };
+    let attrs: Vec<String> = (first..first + count).map(|n| attr.number(n)).collect();
+    if let Some(bad) = attrs.iter().find(|a| a.contains('.') || a.is_empty()) {
+        let message = format!(
+            "`attr` makes the name {bad:?}, which a dotted path (`lookup(\"field.{bad}\")`) cannot name: \
+             leave out `.`"
+        );
+        match &attr_lit {
+            Some(lit) => cx.error_spanned_by(lit, message),
+            None => cx.syn_error(syn::Error::new(span, message)),
+        }
+        return Ok(None);
+    }
+    let suffixes = (first..first + count).map(|n| suffix.number(n)).collect();
+    Ok(Some(VectorAttr { first, attrs, suffixes }))
+}
+
+fn derived_attr(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<DerivedAttr>> {
+    let span = meta.path.span();
+    let errors_before = cx.error_count();
+    let (mut from, mut raw_to_derived, mut derived_to_raw, mut units, mut precision) = (None, None, None, None, None);
+    nested_keys(cx, meta, "derived", &DERIVED_KEYS, |key, inner| {
+        match key {
+            "from" => {
+                let mut sources = Vec::new();
+                inner.parse_nested_meta(|source| {
+                    match source.path.get_ident() {
+                        Some(ident) => sources.push(ident.clone()),
+                        None => cx.error_spanned_by(
+                            &source.path,
+                            "`from(..)` lists fields of the struct: `from(top, bottom)`",
+                        ),
+                    }
+                    Ok(())
+                })?;
+                if sources.len() > MAX_SOURCES {
+                    cx.error_spanned_by(
+                        &sources[MAX_SOURCES],
+                        format!("a derived signal takes at most {MAX_SOURCES} sources; derive from a derived signal for more"),
+                    );
+                }
+                from = Some(sources);
+            }
+            "raw_to_derived" => raw_to_derived = Some(inner.value()?.parse::<Expr>()?),
+            "derived_to_raw" => derived_to_raw = Some(inner.value()?.parse::<Expr>()?),
+            "units" => units = string_value(cx, inner, "units", "\"mm\"")?,
+            _ => {
+                let expr: Expr = inner.value()?.parse()?;
+                match expr {
+                    Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) => precision = Some(int),
+                    other => cx.error_spanned_by(&other, "`precision` takes a whole number, e.g. `precision = 3`"),
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if cx.error_count() > errors_before {
+        return Ok(None);
+    }
+    let from = match from {
+        Some(from) if !from.is_empty() => from,
+        _ => {
+            cx.syn_error(syn::Error::new(
+                span,
+                "`derived(..)` needs its sources: `from(..)` lists the fields it is derived from, e.g. \
+                 `derived(from(top, bottom), raw_to_derived = gap)`",
+            ));
+            return Ok(None);
+        }
+    };
+    let Some(raw_to_derived) = raw_to_derived else {
+        cx.syn_error(syn::Error::new(
+            span,
+            "`derived(..)` needs `raw_to_derived`: the function that makes the value from the sources' values, \
+             e.g. `raw_to_derived = gap` with `fn gap(top: f64, bottom: f64) -> f64`",
+        ));
+        return Ok(None);
+    };
+    Ok(Some(DerivedAttr { span, from, raw_to_derived, derived_to_raw, units, precision }))
+}
+
 pub fn device_attr(cx: &Ctxt, attrs: &[Attribute]) -> DeviceAttr {
     let mut out = DeviceAttr::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("device")) {
@@ -198,7 +425,7 @@ pub fn device_attr(cx: &Ctxt, attrs: &[Attribute]) -> DeviceAttr {
     out
 }
 
-fn quoted(words: &[&str]) -> String {
+pub fn quoted(words: &[&str]) -> String {
     words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
 }
 

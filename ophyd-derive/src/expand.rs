@@ -107,8 +107,18 @@ fn expand(device: &Device<'_>) -> TokenStream {
     let a = Lifetime::new("'a", Span::call_site());
 
     let checks = device.components().map(|(f, c)| component_checks(f, c));
-    let build_fields = device.fields.iter().map(build_field);
-    let stage_sigs = device.components().filter_map(|(f, c)| c.stage.as_ref().map(|e| (f, e))).map(|(f, expr)| {
+    let state = state_params(device);
+    let pvs = device.components().filter_map(|(f, c)| c.pv.as_ref().map(|pv| pv_template(f, pv)));
+    let build_fields = device.fields.iter().map(|f| build_field(f, &state));
+    // A derived signal whose sources are wrong is reported (`valid`) and
+    // left unbound, so that the mistake is the only error.
+    let bindings = device
+        .components()
+        .filter_map(|(f, c)| c.derived.as_ref().map(|d| (f, d)))
+        .filter(|(f, d)| valid::sources_are_siblings(device, f, d))
+        .map(|(f, d)| bind_derived(device, f, d));
+    // A vector's `stage` is reported (`valid`), not expanded: one error.
+    let stage_sigs = device.components().filter(|(_, c)| c.vector.is_none()).filter_map(|(f, c)| c.stage.as_ref().map(|e| (f, e))).map(|(f, expr)| {
         let (name, ty) = (f.name(), f.ty);
         quote_spanned! {expr.span()=>
             (<::std::string::String as ::core::convert::From<&str>>::from(#name), ::ophyd_core::__private::declared::<#ty>(#expr))
@@ -140,17 +150,31 @@ fn expand(device: &Device<'_>) -> TokenStream {
         component_into_methods(&a, |gathering| quote!(self.__ophyd_gather::<::ophyd_core::__private::#gathering>(out)));
     let behaviours = behaviour_methods(&device.attr);
 
+    let defaults = state_defaults(&state);
+    let params = state.iter().map(|f| {
+        let (param, ty) = (state_param(f), f.ty);
+        quote!(#param: #ty)
+    });
+    let new_with = new_with(
+        device,
+        &state,
+        |args| quote!(Self::__ophyd_build(::ophyd_core::DeviceMeta::root(prefix, name), #(#args),*)),
+    );
     let mut tokens = target.inherent(quote! {
         #[doc = #doc]
         pub fn new(prefix: &str, name: &str) -> Self {
-            Self::__ophyd_build(::ophyd_core::DeviceMeta::root(prefix, name))
+            Self::__ophyd_build(::ophyd_core::DeviceMeta::root(prefix, name) #(, #defaults)*)
         }
+
+        #new_with
 
         #name
 
-        fn __ophyd_build(meta: ::std::sync::Arc<::ophyd_core::DeviceMeta>) -> Self {
+        fn __ophyd_build(meta: ::std::sync::Arc<::ophyd_core::DeviceMeta> #(, #params)*) -> Self {
             #(#checks)*
+            #(#pvs)*
             let device = Self { #(#build_fields,)* };
+            #(#bindings)*
             meta.init_stage_sigs(::std::vec![#(#stage_sigs),*]);
             device
         }
@@ -168,7 +192,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
         quote!(::ophyd_core::Component),
         quote! {
             fn build(spec: &::ophyd_core::implement::ComponentSpec<'_>) -> Self {
-                Self::__ophyd_build(::ophyd_core::DeviceMeta::child(spec))
+                Self::__ophyd_build(::ophyd_core::DeviceMeta::child(spec) #(, #defaults)*)
             }
 
             #into_methods
@@ -402,34 +426,170 @@ fn component_checks(field: &Field<'_>, attr: &ComponentAttr) -> TokenStream {
     if attr.broken {
         return checks;
     }
-    if attr.suffix.is_none() {
+    // A vector's children, and a `pv` component, get their PVs otherwise.
+    if attr.suffix.is_none() && attr.pv.is_none() && attr.vector.is_none() {
         checks.extend(quote_spanned!(ty.span()=> ::ophyd_core::__private::assert_suffix_optional::<#ty>();));
     }
-    if let Some(span) = attr.put_complete {
-        checks.extend(quote_spanned!(span=> ::ophyd_core::__private::assert_writable::<#ty>();));
+    // On a derived signal, `put_complete` is reported (`valid`) instead.
+    if let (Some(span), None) = (attr.put_complete, &attr.derived) {
+        checks.extend(quote_spanned!(span=> ::ophyd_core::__private::assert_put_complete::<#ty>();));
     }
     checks
 }
 
-fn build_field(field: &Field<'_>) -> TokenStream {
+/// The plain fields a `pv` template names: the values a device is built
+/// with (`new_with`'s arguments), in field order.
+pub fn state_params<'d>(device: &'d Device<'_>) -> Vec<&'d Field<'d>> {
+    let named: Vec<&str> = device
+        .components()
+        .filter(|(_, c)| !c.broken)
+        .filter_map(|(_, c)| c.pv.as_ref())
+        .flat_map(|pv| pv.names.iter().map(String::as_str))
+        .collect();
+    device.fields.iter().filter(|f| f.component.is_none() && named.contains(&f.name().as_str())).collect()
+}
+
+/// The parameter a state field is passed to `__ophyd_build` as: a name of
+/// the derive's own, so it cannot shadow `meta` or `device`.
+fn state_param(field: &Field<'_>) -> Ident {
+    format_ident!("__ophyd_state_{}", field.name())
+}
+
+/// `Default::default()` for each state parameter, spanned at its type.
+pub fn state_defaults(state: &[&Field<'_>]) -> Vec<TokenStream> {
+    state.iter().map(|f| quote_spanned!(f.ty.span()=> ::core::default::Default::default())).collect()
+}
+
+/// `new_with(prefix, name, <state>..)`, when `pv` templates name plain
+/// fields, with the body `body` gives for the arguments.
+pub fn new_with(device: &Device<'_>, state: &[&Field<'_>], body: impl FnOnce(&[&Ident]) -> TokenStream) -> TokenStream {
+    if state.is_empty() {
+        return TokenStream::new();
+    }
+    let idents: Vec<&Ident> = state.iter().map(|f| f.ident).collect();
+    let params = state.iter().map(|f| {
+        let (ident, ty) = (f.ident, f.ty);
+        quote!(#ident: #ty)
+    });
+    let names = state.iter().map(|f| format!("`{}`", f.name())).collect::<Vec<_>>().join(", ");
+    let doc = format!(
+        " Build a `{}` named `name` whose PVs are made from `prefix` and {names} (`new` takes their defaults).",
+        device.ident
+    );
+    let body = body(&idents);
+    quote! {
+        #[doc = #doc]
+        pub fn new_with(prefix: &str, name: &str, #(#params),*) -> Self {
+            #body
+        }
+    }
+}
+
+/// `let __ophyd_pv_<field> = format!("<template>", prefix = .., <state> = ..);`:
+/// the PV of a `pv` component, formatted from the user's own literal so
+/// that `format!` reports a bad format spec there.
+fn pv_template(field: &Field<'_>, pv: &crate::attr::PvTemplate) -> TokenStream {
+    let local = format_ident!("__ophyd_pv_{}", field.name());
+    let lit = &pv.lit;
+    let args = pv.names.iter().map(|name| {
+        let ident = format_ident!("{}", name, span = lit.span());
+        if name == "prefix" {
+            quote!(#ident = meta.prefix())
+        } else {
+            let param = format_ident!("__ophyd_state_{}", name);
+            quote!(#ident = #param)
+        }
+    });
+    quote!(let #local = ::std::format!(#lit, #(#args),*);)
+}
+
+/// Bind a derived field to its sibling sources, after the struct is built.
+/// Each source is shared through `Source`, spanned at its name in
+/// `from(..)`: a field that is not an `Arc` is reported there.
+fn bind_derived(device: &Device<'_>, field: &Field<'_>, derived: &crate::attr::DerivedAttr) -> TokenStream {
     let (ident, ty) = (field.ident, field.ty);
-    match &field.component {
-        None => quote_spanned!(ty.span()=> #ident: ::core::default::Default::default()),
-        Some(c) => {
-            let attr = field.name();
-            let suffix = c.suffix.as_ref().map(|s| s.value()).unwrap_or_default();
-            let kind = kind_tokens(c);
-            let put_complete = c.put_complete.is_some();
-            let named_after_parent = c.named_after_parent.is_some();
+    let sources: Vec<TokenStream> = derived
+        .from
+        .iter()
+        .map(|source| {
+            let source_ty = device.fields.iter().find(|f| f.ident == source).map(|f| f.ty);
+            // All of it at the source's type, where an `Arc` is missing: one
+            // error, where the fix goes.
+            let span = source_ty.map_or_else(|| source.span(), |ty| ty.span());
+            respan(quote!(<#source_ty as ::ophyd_core::Source>::share(&device.#source)), span)
+        })
+        .collect();
+    let sources = match sources.as_slice() {
+        [one] => one.clone(),
+        many => quote!((#(#many),*)),
+    };
+    let raw_to_derived = &derived.raw_to_derived;
+    let units = match &derived.units {
+        Some(units) => quote!(::core::option::Option::Some(#units)),
+        None => quote!(::core::option::Option::None),
+    };
+    let precision = match &derived.precision {
+        Some(precision) => quote!(::core::option::Option::Some(#precision)),
+        None => quote!(::core::option::Option::None),
+    };
+    match &derived.derived_to_raw {
+        None => quote_spanned! {ty.span()=>
+            <#ty as ::ophyd_core::__private::BindReadOnly>::bind_read_only(&device.#ident, #sources, #raw_to_derived, #units, #precision);
+        },
+        Some(derived_to_raw) => quote_spanned! {ty.span()=>
+            <#ty as ::ophyd_core::__private::BindReadWrite>::bind_read_write(
+                &device.#ident, #sources, #raw_to_derived, #derived_to_raw, #units, #precision,
+            );
+        },
+    }
+}
+
+fn build_field(field: &Field<'_>, state: &[&Field<'_>]) -> TokenStream {
+    let (ident, ty) = (field.ident, field.ty);
+    let Some(c) = &field.component else {
+        if state.iter().any(|f| f.ident == ident) {
+            let param = state_param(field);
+            return quote!(#ident: #param);
+        }
+        return quote_spanned!(ty.span()=> #ident: ::core::default::Default::default());
+    };
+    let attr = field.name();
+    let suffix = c.suffix.as_ref().map(|s| s.value()).unwrap_or_default();
+    let pv = match &c.pv {
+        Some(_) => {
+            let local = format_ident!("__ophyd_pv_{}", field.name());
+            quote!(::core::option::Option::Some(&#local))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let kind = kind_tokens(c);
+    let put_complete = c.put_complete.is_some();
+    let named_after_parent = c.named_after_parent.is_some();
+    let spec = quote! {
+        &::ophyd_core::implement::ComponentSpec {
+            parent: &meta,
+            attr: #attr,
+            suffix: #suffix,
+            pv: #pv,
+            kind: #kind,
+            put_complete: #put_complete,
+            named_after_parent: #named_after_parent,
+        }
+    };
+    match &c.vector {
+        None => quote_spanned!(ty.span()=> #ident: <#ty as ::ophyd_core::Component>::build(#spec)),
+        Some(vector) => {
+            let first = proc_macro2::Literal::usize_unsuffixed(vector.first);
+            let (attrs, suffixes) = (&vector.attrs, &vector.suffixes);
             quote_spanned! {ty.span()=>
-                #ident: <#ty as ::ophyd_core::Component>::build(&::ophyd_core::implement::ComponentSpec {
-                    parent: &meta,
-                    attr: #attr,
-                    suffix: #suffix,
-                    kind: #kind,
-                    put_complete: #put_complete,
-                    named_after_parent: #named_after_parent,
-                })
+                #ident: <#ty as ::ophyd_core::__private::FromTemplate>::from_template(
+                    #spec,
+                    &::ophyd_core::implement::VectorTemplate {
+                        first: #first,
+                        attrs: &[#(#attrs),*],
+                        suffixes: &[#(#suffixes),*],
+                    },
+                )
             }
         }
     }

@@ -19,6 +19,8 @@ pub fn expand(device: &Device<'_>, errors: syn::Error) -> TokenStream {
     let name = expand::name_method();
     let into_methods = expand::component_into_methods(&a, |_| quote!(#unreachable));
     let behaviours = expand::behaviour_methods(&device.attr);
+    let state = expand::state_params(device);
+    let new_with = expand::new_with(device, &state, |args| quote!({ let _ = (#(#args),*); #unreachable }));
 
     let mut tokens = errors;
     tokens.extend(target.inherent(quote! {
@@ -26,6 +28,8 @@ pub fn expand(device: &Device<'_>, errors: syn::Error) -> TokenStream {
         pub fn new(prefix: &str, name: &str) -> Self {
             #unreachable
         }
+
+        #new_with
 
         #name
     }));

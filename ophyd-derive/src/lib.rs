@@ -14,6 +14,7 @@ mod expand;
 mod fallback;
 #[cfg(test)]
 mod snapshot_tests;
+mod template;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -59,7 +60,31 @@ use syn::{parse_macro_input, DeriveInput};
 ///   signal that is the device's value, as ophyd's `EpicsMotor` renames its
 ///   read-back (`self.user_readback.name = self.name`). One per device.
 ///
-/// Fields without `#[component]` are plain state, built with `Default`.
+/// - `pv = "{prefix}:chan{ch}"`: the whole PV name (a sub-device's whole
+///   prefix) from a template, instead of prefix + `suffix` (Python's
+///   `FormattedComponent(cls, '{self.prefix}:chan{self._ch}')`). The
+///   template names `{prefix}`, the device's prefix, and plain fields of
+///   the struct, which `new_with(prefix, name, ch)` takes (`new` leaves
+///   them at their defaults); any `format!` spec goes (`{ch:02}`). A name
+///   that is neither is a compile error at the template.
+/// - `vector(count = N, suffix = "..{}", attr = "..{}", start = 1)`: the
+///   field is a `DeviceVector<C>` of N children numbered from `start` (1
+///   unless given), child `n` with attribute name `attr` and PV suffix
+///   `suffix` with `n` in place of `{}` (`{:02}` pads it to two digits;
+///   `attr` is `"{}"` unless given): Python's `DynamicDeviceComponent`,
+///   ophyd-async's `DeviceVector`. `kind` and `put_complete` are each
+///   child's; the vector itself is a sub-device of kind normal.
+/// - `derived(from(a, b), raw_to_derived = f, derived_to_raw = g, units =
+///   "mm", precision = 3)`: the field is a derived signal of its sibling
+///   components `a` and `b` (declared `Arc<..>`, so that it can share
+///   them), its value `f(a, b)`; with `derived_to_raw`, a
+///   `DerivedSignal<T>` that writes `g(value, a, b)` (a tuple, one value
+///   per source) to them; without, a `DerivedSignalRO<T>`. `f` and `g` are
+///   paths to functions or closures; `units` and `precision` describe the
+///   value (ophyd-async's `derived_signal_r` / `derived_signal_rw`).
+///
+/// Fields without `#[component]` are plain state, built with `Default`
+/// (or given to `new_with`, when a `pv` template names them).
 ///
 /// Struct attribute `#[device(custom(stage, trigger, stop))]`: the
 /// behaviours you implement yourself (`impl Stage`, `impl Trigger`,

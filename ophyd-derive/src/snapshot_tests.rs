@@ -176,3 +176,59 @@ fn a_component_named_after_its_parent() {
         "#
     ));
 }
+
+/// ophyd's `EpicsScaler` channels: 32 children from two templates, their
+/// names and suffixes written out in full.
+#[test]
+fn a_vector_of_channels() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct Scaler {
+            #[component(suffix = ".CNT", kind = "omitted", put_complete)]
+            count: EpicsSignalX<Enum>,
+            #[component(vector(count = 4, suffix = ".S{}", attr = "chan{}"), kind = "hinted")]
+            channels: DeviceVector<EpicsSignalRO<i32>>,
+            #[component(vector(count = 2, start = 0, suffix = ":ROI{}:"))]
+            rois: DeviceVector<Roi>,
+        }
+        "#
+    ));
+}
+
+/// ophyd's `FormattedComponent`: PVs from a template of the prefix and a
+/// plain field, which `new_with` takes.
+#[test]
+fn formatted_pvs_from_the_prefix_and_a_plain_field() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct ScalerChannel {
+            #[component(pv = "{prefix}.S{ch}", kind = "hinted")]
+            s: EpicsSignalRO<i32>,
+            #[component(pv = "{prefix}.NM{ch}", kind = "config")]
+            chname: EpicsSignal<String>,
+            ch: u32,
+            note: String,
+        }
+        "#
+    ));
+}
+
+/// A read-write derived signal of two shared siblings, and a read-only
+/// one of one.
+#[test]
+fn derived_signals_of_sibling_sources() {
+    insta::assert_snapshot!(expand(
+        r#"
+        struct Slit {
+            #[component(suffix = ":top")]
+            top: Arc<EpicsSignal<f64>>,
+            #[component(suffix = ":bottom")]
+            bottom: Arc<EpicsSignal<f64>>,
+            #[component(kind = "hinted", derived(from(top, bottom), raw_to_derived = gap, derived_to_raw = blades, units = "mm", precision = 3))]
+            gap: DerivedSignal<f64>,
+            #[component(derived(from(top), raw_to_derived = |top: f64| top * 1000.0))]
+            top_um: DerivedSignalRO<f64>,
+        }
+        "#
+    ));
+}

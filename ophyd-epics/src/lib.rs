@@ -33,6 +33,7 @@ pub mod mock;
 mod motor;
 mod pv_positioner;
 mod signal;
+mod signal_x;
 pub mod sim;
 mod transport;
 mod value;
@@ -42,6 +43,7 @@ pub use ophyd_core::Enum;
 pub use pv_positioner::{PositionerSignals, PvPositioner, PvPositionerSignals, DEFAULT_MOVE_TIMEOUT, LIVENESS_PROBE};
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv, DEFAULT_COMPLETION_TIMEOUT};
 pub use signal::{PvSignal, SignalPvs};
+pub use signal_x::EpicsSignalX;
 pub use transport::PvDeclaration;
 pub use transport::{
     NativeType, PutDone, PvCallback, PvChannel, PvError, PvInfo, PvMetadata, PvReading, PvTransport, Transport,

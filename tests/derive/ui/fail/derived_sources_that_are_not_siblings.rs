@@ -1,0 +1,26 @@
+use std::sync::Arc;
+
+use ophyd_core::{DerivedSignalRO, Device};
+use ophyd_epics::EpicsSignal;
+
+fn gap(top: f64, bottom: f64) -> f64 {
+    top - bottom
+}
+
+#[derive(Device)]
+struct Slit {
+    #[component(suffix = ":top")]
+    top: Arc<EpicsSignal<f64>>,
+    #[component(suffix = ":bottom")]
+    bottom: Arc<EpicsSignal<f64>>,
+    #[component(derived(from(top, botom), raw_to_derived = gap))]
+    gap: DerivedSignalRO<f64>,
+    #[component(derived(from(centre, top), raw_to_derived = gap))]
+    centre: DerivedSignalRO<f64>,
+    #[component(derived(raw_to_derived = gap))]
+    width: DerivedSignalRO<f64>,
+    #[component(derived(from(top, bottom)))]
+    height: DerivedSignalRO<f64>,
+}
+
+fn main() {}
