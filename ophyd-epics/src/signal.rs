@@ -42,7 +42,10 @@ pub struct SignalPvs<'a> {
 /// assert_eq!(declared[0].1.read_back_of.as_deref(), Some("cam:AcquireTime"));
 /// assert!(declared[1].1.written);
 /// ```
-pub trait PvSignal: ophyd_core::Signal<Value: EpicsValue> {
+pub trait PvSignal: ophyd_core::DynComponent {
+    /// The type of value the signal writes or reads.
+    type Value: EpicsValue;
+
     /// The PVs the signal reads and writes.
     fn pvs(&self) -> SignalPvs<'_>;
 
@@ -786,6 +789,8 @@ macro_rules! pv_signal {
         }
 
         impl<$($generics)*> PvSignal for $ty {
+            type Value = T;
+
             fn pvs(&self) -> SignalPvs<'_> {
                 self.core.pvs()
             }

@@ -9,7 +9,7 @@ use ophyd_core::__private::lock;
 use ophyd_core::implement::{ComponentSpec, ConnectCtx, Gather, PendingConnect, PutComplete};
 use ophyd_core::{Component, DataKey, DeviceMeta, DynComponent, Error, Kind, Reading, Result, Status, Value};
 
-use crate::signal::EpicsSignal;
+use crate::signal::{EpicsSignal, PvSignal, SignalPvs};
 use crate::transport::Transport;
 use crate::value::EpicsValue;
 
@@ -221,6 +221,16 @@ impl<T: EpicsValue> DynComponent for EpicsSignalX<T> {
 }
 
 impl<T: EpicsValue> PutComplete for EpicsSignalX<T> {}
+
+/// The mock IOC's helpers take a trigger-only signal too: the puts it
+/// received, a callback on each, puts held until released.
+impl<T: EpicsValue> PvSignal for EpicsSignalX<T> {
+    type Value = T;
+
+    fn pvs(&self) -> SignalPvs<'_> {
+        self.inner.pvs()
+    }
+}
 
 #[cfg(test)]
 mod tests {

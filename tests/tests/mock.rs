@@ -297,3 +297,38 @@ fn the_readme_shows_its_mock_example_as_tested_here() {
         module.expect("the module").lines().map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l))).collect();
     assert_eq!(shown, tested, "the README's mock example differs from the test that runs it");
 }
+
+/// A camera with a "Start" button: a trigger-only PV, put-complete.
+#[derive(Device)]
+#[device(custom(trigger))]
+struct StartButtonCamera {
+    #[component(suffix = ":Start", put_complete)]
+    start: ophyd_epics::EpicsSignalX<i32>,
+    #[component(suffix = ":Frames", kind = "hinted")]
+    frames: ophyd_epics::EpicsSignalRO<i32>,
+}
+
+impl Trigger for StartButtonCamera {
+    fn trigger(&self) -> Status {
+        self.start.trigger()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_trigger_only_signal_is_mocked_its_puts_recorded_held_and_answered() {
+    let mock = MockIoc::new();
+    let cam = StartButtonCamera::new("XF:cam", "cam");
+    cam.connect(&mock.transport()).await.unwrap();
+    let frames = mock.pv(&cam.frames);
+    mock.on_put(&cam.start, move |_| frames.set(frames.value() + 1));
+    cam.trigger().await.unwrap();
+    assert_reading(&cam, reading! {"cam_frames" => 1}).await;
+    let hold = mock.hold_puts(&cam.start);
+    let status = cam.trigger();
+    tokio::task::yield_now().await;
+    assert!(!status.done(), "a held Start keeps the trigger waiting");
+    hold.release();
+    status.await.unwrap();
+    assert_eq!(mock.puts(&cam.start), [1, 1]);
+    assert_reading(&cam, reading! {"cam_frames" => 2}).await;
+}

@@ -77,7 +77,8 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use ophyd_core::__private::lock;
-use ophyd_core::{Enum, Value, Writable};
+use ophyd_core::implement::PutComplete;
+use ophyd_core::{Enum, Value};
 
 use crate::sim::{PvSpec, SimIoc};
 use crate::transport::{NativeType, PvChannel, PvDeclaration, PvError, PvMetadata, PvTransport, Transport};
@@ -145,10 +146,10 @@ impl MockIoc {
             panic!(
                 "`{}`'s PV {written} was added to the simulated IOC by hand, so the mock records nothing \
                  about it; let the mock make it (do not add it)",
-                signal.signal_meta().name()
+                signal.name()
             )
         });
-        MockPv::new(Arc::downgrade(&self.inner), signal.signal_meta().name(), pvs.read, state)
+        MockPv::new(Arc::downgrade(&self.inner), signal.name(), pvs.read, state)
     }
 
     /// Change `signal`'s value as if the IOC did: its PV (for a read-back
@@ -193,12 +194,12 @@ impl MockIoc {
     /// assert_eq!(mock.puts(&gain), [2.0, 4.0]);
     /// # Ok(()) }
     /// ```
-    pub fn puts<S: PvSignal + Writable>(&self, signal: &S) -> Vec<S::Value> {
+    pub fn puts<S: PvSignal + PutComplete>(&self, signal: &S) -> Vec<S::Value> {
         self.pv(signal).puts()
     }
 
     /// Forget the puts recorded for `signal`.
-    pub fn clear_puts<S: PvSignal + Writable>(&self, signal: &S) {
+    pub fn clear_puts<S: PvSignal + PutComplete>(&self, signal: &S) {
         self.pv(signal).clear_puts()
     }
 
@@ -206,7 +207,7 @@ impl MockIoc {
     /// put arrives (before the value is stored and the put completes), to
     /// emulate the hardware: ophyd-async's `callback_on_mock_put`. It
     /// replaces any callback set before. See [`MockPv::on_put`].
-    pub fn on_put<S: PvSignal + Writable>(&self, signal: &S, callback: impl Fn(&S::Value) + Send + Sync + 'static) {
+    pub fn on_put<S: PvSignal + PutComplete>(&self, signal: &S, callback: impl Fn(&S::Value) + Send + Sync + 'static) {
         self.pv(signal).on_put(callback)
     }
 
@@ -215,7 +216,7 @@ impl MockIoc {
     /// `set_mock_put_proceeds(signal, False)`. The value is stored at once;
     /// only the put-callback waits, so a put-complete write's Status stays
     /// pending, and its completion timeout runs.
-    pub fn hold_puts<S: PvSignal + Writable>(&self, signal: &S) -> PutHold {
+    pub fn hold_puts<S: PvSignal + PutComplete>(&self, signal: &S) -> PutHold {
         self.pv(signal).hold_puts()
     }
 
