@@ -10,7 +10,7 @@
 //! out: rustc lists the conflicting impl, `impl<T> Trigger for T where T:
 //! Device, T: UnlessDeviceCustomTrigger`.
 
-use crate::{Device, Stage, Stop, Trigger};
+use crate::{Device, Stage, Stop, Trigger, WritesStreamAssets};
 
 // Each marker carries the message of its behaviour's trait: where a device
 // declared custom has no impl, rustc reports the missing marker or the
@@ -50,8 +50,22 @@ pub trait UnlessDeviceCustomTrigger {}
 )]
 pub trait UnlessDeviceCustomStop {}
 
+/// A device that writes no data outside the events (the default).
+/// `#[derive(Device)]` implements it unless the struct says
+/// `#[device(custom(stream_assets))]`; to write `impl WritesStreamAssets`
+/// yourself, say that.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `impl WritesStreamAssets`",
+    label = "stream assets are declared custom here",
+    note = "`#[device(custom(stream_assets))]` says you write `impl ophyd_core::WritesStreamAssets for {Self} {{ .. }}`; \
+            write it, or remove `stream_assets` from `custom(..)` for a device with no external data"
+)]
+pub trait UnlessDeviceCustomStreamAssets {}
+
 impl<T: Device + UnlessDeviceCustomStage> Stage for T {}
 
 impl<T: Device + UnlessDeviceCustomTrigger> Trigger for T {}
 
 impl<T: Device + UnlessDeviceCustomStop> Stop for T {}
+
+impl<T: Device + UnlessDeviceCustomStreamAssets> WritesStreamAssets for T {}

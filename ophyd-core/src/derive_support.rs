@@ -26,6 +26,9 @@ pub type BoxedDataKeys<'a> = BoxFuture<'a, Result<DataMap<DataKey>>>;
 /// unstage, stop, pause, resume) return.
 pub type BoxedStep<'a> = BoxFuture<'a, Result<()>>;
 
+/// What [`DynDevice::collect_asset_docs_dyn`](crate::DynDevice::collect_asset_docs_dyn) returns.
+pub type BoxedAssets<'a> = BoxFuture<'a, Result<Vec<crate::StreamAsset>>>;
+
 /// [`Device::read`], boxed.
 pub fn read_dyn<D: Device>(device: &D) -> BoxedReadings<'_> {
     Box::pin(device.read())
@@ -54,7 +57,7 @@ pub fn describe_configuration_dyn<D: Device>(device: &D) -> BoxedDataKeys<'_> {
 /// declared `custom(...)` without an impl then fails at that call, with the
 /// trait's own message, and each of its forwarders fails with the same
 /// error, which the compiler reports once.
-pub fn boxed<'a>(step: impl Future<Output = Result<()>> + Send + 'a) -> BoxedStep<'a> {
+pub fn boxed<'a, T>(step: impl Future<Output = Result<T>> + Send + 'a) -> BoxFuture<'a, Result<T>> {
     Box::pin(step)
 }
 

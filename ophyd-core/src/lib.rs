@@ -88,7 +88,9 @@ pub use vector::DeviceVector;
 pub mod implement {
     pub use crate::component::SuffixOptional;
     pub use crate::connect::{ConnectCtx, PendingConnect};
-    pub use crate::defaults::{UnlessDeviceCustomStage, UnlessDeviceCustomStop, UnlessDeviceCustomTrigger};
+    pub use crate::defaults::{
+        UnlessDeviceCustomStage, UnlessDeviceCustomStop, UnlessDeviceCustomStreamAssets, UnlessDeviceCustomTrigger,
+    };
     pub use crate::derive_support::PutComplete;
     pub use crate::gather::{flush_soon, issue_together, Flush, Gather};
     #[doc(inline)]

@@ -15,7 +15,7 @@ const DERIVED_KEYS: [&str; 5] = ["from", "raw_to_derived", "derived_to_raw", "un
 /// implemented for).
 const MAX_SOURCES: usize = 4;
 pub const KINDS: [&str; 4] = ["normal", "config", "hinted", "omitted"];
-const BEHAVIOURS: [&str; 3] = ["stage", "trigger", "stop"];
+const BEHAVIOURS: [&str; 4] = ["stage", "trigger", "stop", "stream_assets"];
 
 /// The parsed `#[component(...)]` of a field.
 #[derive(Default)]
@@ -76,6 +76,7 @@ pub struct DeviceAttr {
     pub custom_stage: Option<Span>,
     pub custom_trigger: Option<Span>,
     pub custom_stop: Option<Span>,
+    pub custom_stream_assets: Option<Span>,
 }
 
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
@@ -399,6 +400,7 @@ pub fn device_attr(cx: &Ctxt, attrs: &[Attribute]) -> DeviceAttr {
                     "stage" => &mut out.custom_stage,
                     "trigger" => &mut out.custom_trigger,
                     "stop" => &mut out.custom_stop,
+                    "stream_assets" => &mut out.custom_stream_assets,
                     _ => {
                         cx.error_spanned_by(
                             &b.path,

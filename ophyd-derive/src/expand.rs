@@ -341,6 +341,9 @@ pub fn behaviour_methods(attr: &DeviceAttr) -> TokenStream {
     let stop = forward(attr.custom_stop, "Stop", quote!(stop(self, success)), true);
     let pause = forward(attr.custom_stop, "Stop", quote!(pause(self)), true);
     let resume = forward(attr.custom_stop, "Stop", quote!(resume(self)), true);
+    let streams = attr.custom_stream_assets;
+    let describe_streams = forward(streams, "WritesStreamAssets", quote!(describe_streams(self)), true);
+    let collect_asset_docs = forward(streams, "WritesStreamAssets", quote!(collect_asset_docs(self)), true);
     quote! {
         fn read_dyn(&self) -> ::ophyd_core::__private::BoxedReadings<'_> {
             ::ophyd_core::__private::read_dyn(self)
@@ -381,6 +384,14 @@ pub fn behaviour_methods(attr: &DeviceAttr) -> TokenStream {
         fn resume_dyn(&self) -> ::ophyd_core::__private::BoxedStep<'_> {
             #resume
         }
+
+        fn describe_streams_dyn(&self) -> ::ophyd_core::__private::BoxedDataKeys<'_> {
+            #describe_streams
+        }
+
+        fn collect_asset_docs_dyn(&self) -> ::ophyd_core::__private::BoxedAssets<'_> {
+            #collect_asset_docs
+        }
     }
 }
 
@@ -402,7 +413,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// ophyd's default `Stage`, `Trigger` and `Stop`, for the behaviours not
+/// ophyd's default `Stage`, `Trigger` and `Stop` (and no stream assets), for the behaviours not
 /// listed in `custom(...)`: the markers that `ophyd_core`'s blanket impls
 /// give the defaults to. A hand-written impl then conflicts with a blanket
 /// impl whose bound, in rustc's message, names `custom(...)`.
@@ -411,6 +422,7 @@ pub fn default_behaviours(target: &Target<'_>, attr: &DeviceAttr) -> TokenStream
         (attr.custom_stage, quote!(::ophyd_core::implement::UnlessDeviceCustomStage)),
         (attr.custom_trigger, quote!(::ophyd_core::implement::UnlessDeviceCustomTrigger)),
         (attr.custom_stop, quote!(::ophyd_core::implement::UnlessDeviceCustomStop)),
+        (attr.custom_stream_assets, quote!(::ophyd_core::implement::UnlessDeviceCustomStreamAssets)),
     ]
     .into_iter()
     .filter(|(custom, _)| custom.is_none())

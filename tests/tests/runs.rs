@@ -447,3 +447,118 @@ async fn a_subscriber_that_panics_again_while_the_run_closes_does_not_abort_the_
     assert!(joined.unwrap_err().is_panic());
     assert_eq!(enabled_on_ioc(&ioc), Some(0.0), "cleaned up all the same");
 }
+
+/// A camera that writes its frames to a file (as an areaDetector's HDF5
+/// plugin does) and says where: one resource, a datum per frame.
+#[derive(Device)]
+#[device(custom(trigger, stream_assets))]
+struct FrameWriter {
+    #[component(kind = "omitted")]
+    frames: SoftSignal<i64>,
+    #[component(kind = "hinted")]
+    exposure: SoftSignal<f64>,
+    /// The resource's uid once opened, and how many frames were reported.
+    reported: Mutex<(Option<String>, u64)>,
+}
+
+impl Trigger for FrameWriter {
+    fn trigger(&self) -> Status {
+        let frames = self.frames.cell().snapshot().0;
+        self.frames.set(frames + 1)
+    }
+}
+
+impl ophyd_core::WritesStreamAssets for FrameWriter {
+    async fn describe_streams(&self) -> Result<ophyd_core::DataMap<ophyd_core::DataKey>> {
+        let mut key = ophyd_core::DataKey::new("file://localhost/data/cam.h5", ophyd_core::Dtype::Array, vec![1, 4, 6]);
+        key.dtype_numpy = Some("<u2".into());
+        key.external = Some("STREAM:".into());
+        let mut keys = ophyd_core::DataMap::new();
+        keys.insert("cam".into(), key);
+        Ok(keys)
+    }
+
+    async fn collect_asset_docs(&self) -> Result<Vec<ophyd_core::StreamAsset>> {
+        use ophyd_core::{StreamAsset, StreamDatum, StreamResource, Value};
+        let written = self.frames.get().await? as u64;
+        let mut reported = self.reported.lock().unwrap();
+        let mut assets = Vec::new();
+        let uid = match &reported.0 {
+            Some(uid) => uid.clone(),
+            None => {
+                let uid = ophyd_run::new_uid();
+                assets.push(StreamAsset::Resource(StreamResource {
+                    uid: uid.clone(),
+                    data_key: "cam".into(),
+                    mimetype: "application/x-hdf5".into(),
+                    uri: "file://localhost/data/cam.h5".into(),
+                    parameters: vec![
+                        ("dataset".into(), Value::String("/entry/data/data".into())),
+                        ("chunk_shape".into(), Value::IntArray(vec![1, 4, 6])),
+                    ],
+                }));
+                reported.0 = Some(uid.clone());
+                uid
+            }
+        };
+        if written > reported.1 {
+            assets.push(StreamAsset::Datum(StreamDatum {
+                stream_resource: uid.clone(),
+                uid: format!("{uid}/{}", reported.1),
+                indices: reported.1..written,
+            }));
+            reported.1 = written;
+        }
+        Ok(assets)
+    }
+}
+
+#[tokio::test]
+async fn a_device_writing_outside_the_events_gets_stream_resource_and_stream_datum_documents_before_each_event() {
+    let cam = FrameWriter::new("", "cam");
+    let (mut re, docs) = engine();
+    re.run(count(&[&cam], 3, Duration::ZERO)).await.unwrap();
+    let docs = docs.lock().unwrap();
+    let names: Vec<&str> = docs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "start",
+            "descriptor",
+            "stream_resource",
+            "stream_datum",
+            "event",
+            "stream_datum",
+            "event",
+            "stream_datum",
+            "event",
+            "stop"
+        ]
+    );
+    venv::assert_valid_documents(docs.iter());
+    let doc = |name: &'static str| docs.iter().filter(move |(n, _)| n == name).map(|(_, d)| d);
+    let descriptor = doc("descriptor").next().unwrap();
+    let key = &descriptor["data_keys"]["cam"];
+    assert_eq!(
+        (&key["external"], &key["dtype_numpy"], &key["shape"], &key["object_name"]),
+        (
+            &serde_json::json!("STREAM:"),
+            &serde_json::json!("<u2"),
+            &serde_json::json!([1, 4, 6]),
+            &serde_json::json!("cam")
+        )
+    );
+    assert_eq!(descriptor["object_keys"]["cam"], serde_json::json!(["cam_exposure", "cam"]));
+    let resource = doc("stream_resource").next().unwrap();
+    assert_eq!(resource["run_start"], docs[0].1["uid"]);
+    assert_eq!(resource["parameters"], serde_json::json!({"dataset": "/entry/data/data", "chunk_shape": [1, 4, 6]}));
+    for (i, (datum, event)) in doc("stream_datum").zip(doc("event")).enumerate() {
+        let i = i as u64;
+        assert_eq!(datum["stream_resource"], resource["uid"]);
+        assert_eq!(datum["descriptor"], descriptor["uid"]);
+        assert_eq!(datum["indices"], serde_json::json!({"start": i, "stop": i + 1}));
+        assert_eq!(datum["seq_nums"], serde_json::json!({"start": i + 1, "stop": i + 2}));
+        assert_eq!(event["seq_num"], serde_json::json!(i + 1));
+        assert!(event["data"].get("cam").is_none(), "external data stays out of the event: {event}");
+    }
+}
