@@ -323,3 +323,47 @@ pub(crate) fn dotted_path(
     parts.reverse();
     Some(parts.join("."))
 }
+
+/// The five [`DynComponent`](crate::DynComponent) methods every component
+/// answers from its meta (a [`DeviceMeta`] or [`SignalMeta`]): `name`,
+/// `kind`, `set_kind`, `parent`, `attr_name`. Inside an
+/// `impl DynComponent`, `meta_accessors!(meta)` reads them from
+/// `self.meta`, `meta_accessors!(device.meta())` from
+/// `self.device.meta()`, and `meta_accessors!(fn path::to::meta_of)` from
+/// `meta_of(self)`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! meta_accessors {
+    (@methods $this:ident => $meta:expr) => {
+        fn name(&self) -> &str {
+            let $this = self;
+            $meta.name()
+        }
+
+        fn kind(&self) -> $crate::Kind {
+            let $this = self;
+            $meta.kind()
+        }
+
+        fn set_kind(&self, kind: $crate::Kind) {
+            let $this = self;
+            $meta.set_kind(kind)
+        }
+
+        fn parent(&self) -> ::core::option::Option<&::std::sync::Arc<$crate::DeviceMeta>> {
+            let $this = self;
+            $meta.parent()
+        }
+
+        fn attr_name(&self) -> ::core::option::Option<&'static str> {
+            let $this = self;
+            $meta.attr_name()
+        }
+    };
+    (fn $meta_of:path) => {
+        $crate::meta_accessors!(@methods meta => $meta_of(meta));
+    };
+    ($($meta:tt)+) => {
+        $crate::meta_accessors!(@methods meta => meta.$($meta)+);
+    };
+}

@@ -13,7 +13,6 @@ use crate::data::{now, DataKey, DataMap, Reading};
 use crate::device::{Device, Movable, Stop};
 use crate::error::{Error, Result};
 use crate::gather::Gather;
-use crate::kind::Kind;
 use crate::meta::{ComponentSpec, DeviceMeta};
 use crate::status::Status;
 use crate::sync::lock;
@@ -294,25 +293,7 @@ impl Component for SoftPositioner {
 impl SuffixOptional for SoftPositioner {}
 
 impl DynComponent for SoftPositioner {
-    fn name(&self) -> &str {
-        self.meta.name()
-    }
-
-    fn kind(&self) -> Kind {
-        self.meta.kind()
-    }
-
-    fn set_kind(&self, kind: Kind) {
-        self.meta.set_kind(kind)
-    }
-
-    fn parent(&self) -> Option<&Arc<DeviceMeta>> {
-        self.meta.parent()
-    }
-
-    fn attr_name(&self) -> Option<&'static str> {
-        self.meta.attr_name()
-    }
+    crate::meta_accessors!(meta);
 
     /// Its name when its kind is hinted (ophyd's `PositionerBase.hints`).
     fn hints_into(&self, out: &mut Vec<String>) {

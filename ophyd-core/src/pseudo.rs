@@ -652,25 +652,7 @@ impl PseudoSingle {
 }
 
 impl DynComponent for PseudoSingle {
-    fn name(&self) -> &str {
-        self.meta.name()
-    }
-
-    fn kind(&self) -> Kind {
-        self.meta.kind()
-    }
-
-    fn set_kind(&self, kind: Kind) {
-        self.meta.set_kind(kind)
-    }
-
-    fn parent(&self) -> Option<&Arc<DeviceMeta>> {
-        self.meta.parent()
-    }
-
-    fn attr_name(&self) -> Option<&'static str> {
-        self.meta.attr_name()
-    }
+    crate::meta_accessors!(meta);
 
     fn hints_into(&self, out: &mut Vec<String>) {
         device_hints_into(self, out)
@@ -824,25 +806,7 @@ impl PseudoSignal {
 }
 
 impl DynComponent for PseudoSignal {
-    fn name(&self) -> &str {
-        self.meta.name()
-    }
-
-    fn kind(&self) -> Kind {
-        self.meta.kind()
-    }
-
-    fn set_kind(&self, kind: Kind) {
-        self.meta.set_kind(kind)
-    }
-
-    fn parent(&self) -> Option<&Arc<DeviceMeta>> {
-        self.meta.parent()
-    }
-
-    fn attr_name(&self) -> Option<&'static str> {
-        self.meta.attr_name()
-    }
+    crate::meta_accessors!(meta);
 
     fn hints_into(&self, out: &mut Vec<String>) {
         if self.kind().is_hinted() {
@@ -952,25 +916,7 @@ impl<T: PseudoTransform<P, R>, const P: usize, const R: usize> Component for Pse
 }
 
 impl<T: PseudoTransform<P, R>, const P: usize, const R: usize> DynComponent for PseudoPositioner<T, P, R> {
-    fn name(&self) -> &str {
-        self.meta.name()
-    }
-
-    fn kind(&self) -> Kind {
-        self.meta.kind()
-    }
-
-    fn set_kind(&self, kind: Kind) {
-        self.meta.set_kind(kind)
-    }
-
-    fn parent(&self) -> Option<&Arc<DeviceMeta>> {
-        self.meta.parent()
-    }
-
-    fn attr_name(&self) -> Option<&'static str> {
-        self.meta.attr_name()
-    }
+    crate::meta_accessors!(meta);
 
     fn hints_into(&self, out: &mut Vec<String>) {
         device_hints_into(self, out)

@@ -185,21 +185,7 @@ impl<T: SignalValue + Default> crate::Writable for SoftSignal<T> {
 macro_rules! impl_signal_component {
     ([$($generics:tt)*] $ty:ty, writable = $writable:tt) => {
         impl<$($generics)*> $crate::DynComponent for $ty {
-            fn name(&self) -> &str {
-                $crate::Signal::signal_meta(self).name()
-            }
-            fn kind(&self) -> $crate::Kind {
-                $crate::Signal::signal_meta(self).kind()
-            }
-            fn set_kind(&self, kind: $crate::Kind) {
-                $crate::Signal::signal_meta(self).set_kind(kind)
-            }
-            fn parent(&self) -> Option<&std::sync::Arc<$crate::DeviceMeta>> {
-                $crate::Signal::signal_meta(self).parent()
-            }
-            fn attr_name(&self) -> Option<&'static str> {
-                $crate::Signal::signal_meta(self).attr_name()
-            }
+            $crate::meta_accessors!(fn $crate::Signal::signal_meta);
             fn hints_into(&self, out: &mut Vec<String>) {
                 let meta = $crate::Signal::signal_meta(self);
                 if meta.kind().is_hinted() {

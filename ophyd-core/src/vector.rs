@@ -219,25 +219,7 @@ impl<C: Component> Component for DeviceVector<C> {
 }
 
 impl<C: Component> DynComponent for DeviceVector<C> {
-    fn name(&self) -> &str {
-        self.meta.name()
-    }
-
-    fn kind(&self) -> Kind {
-        self.meta.kind()
-    }
-
-    fn set_kind(&self, kind: Kind) {
-        self.meta.set_kind(kind)
-    }
-
-    fn parent(&self) -> Option<&Arc<DeviceMeta>> {
-        self.meta.parent()
-    }
-
-    fn attr_name(&self) -> Option<&'static str> {
-        self.meta.attr_name()
-    }
+    crate::meta_accessors!(meta);
 
     fn hints_into(&self, out: &mut Vec<String>) {
         device_hints_into(self, out)

@@ -782,25 +782,7 @@ impl<D: PvPositionerSignals> Component for PvPositioner<D> {
 impl<D: SuffixOptional> SuffixOptional for PvPositioner<D> {}
 
 impl<D: PvPositionerSignals> DynComponent for PvPositioner<D> {
-    fn name(&self) -> &str {
-        self.device.meta().name()
-    }
-
-    fn kind(&self) -> Kind {
-        self.device.kind()
-    }
-
-    fn set_kind(&self, kind: Kind) {
-        self.device.set_kind(kind)
-    }
-
-    fn parent(&self) -> Option<&Arc<DeviceMeta>> {
-        DynComponent::parent(&*self.device)
-    }
-
-    fn attr_name(&self) -> Option<&'static str> {
-        self.device.attr_name()
-    }
+    ophyd_core::meta_accessors!(device.meta());
 
     fn hints_into(&self, out: &mut Vec<String>) {
         self.device.hints_into(out)
