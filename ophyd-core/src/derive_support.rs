@@ -124,3 +124,53 @@ pub trait PutComplete {}
 
 #[diagnostic::do_not_recommend]
 impl<S: crate::Writable> PutComplete for S {}
+
+/// Inside a hand-written `impl DynDevice`: the boxed forms of the device's
+/// own [`Device`] reads and its `Stage`, `Trigger` and `Stop` (what
+/// `#[derive(Device)]` writes for a device without `custom(..)`
+/// behaviours).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! device_behaviours {
+    () => {
+        fn read_dyn(&self) -> $crate::__private::BoxedReadings<'_> {
+            $crate::__private::read_dyn(self)
+        }
+
+        fn describe_dyn(&self) -> $crate::__private::BoxedDataKeys<'_> {
+            $crate::__private::describe_dyn(self)
+        }
+
+        fn read_configuration_dyn(&self) -> $crate::__private::BoxedReadings<'_> {
+            $crate::__private::read_configuration_dyn(self)
+        }
+
+        fn describe_configuration_dyn(&self) -> $crate::__private::BoxedDataKeys<'_> {
+            $crate::__private::describe_configuration_dyn(self)
+        }
+
+        fn stage_dyn(&self) -> $crate::__private::BoxedStep<'_> {
+            $crate::__private::boxed(<Self as $crate::Stage>::stage(self))
+        }
+
+        fn unstage_dyn(&self) -> $crate::__private::BoxedStep<'_> {
+            $crate::__private::boxed(<Self as $crate::Stage>::unstage(self))
+        }
+
+        fn trigger_dyn(&self) -> $crate::Status {
+            <Self as $crate::Trigger>::trigger(self)
+        }
+
+        fn stop_dyn(&self, success: bool) -> $crate::__private::BoxedStep<'_> {
+            $crate::__private::boxed(<Self as $crate::Stop>::stop(self, success))
+        }
+
+        fn pause_dyn(&self) -> $crate::__private::BoxedStep<'_> {
+            $crate::__private::boxed(<Self as $crate::Stop>::pause(self))
+        }
+
+        fn resume_dyn(&self) -> $crate::__private::BoxedStep<'_> {
+            $crate::__private::boxed(<Self as $crate::Stop>::resume(self))
+        }
+    };
+}

@@ -9,7 +9,7 @@ use futures::future::{BoxFuture, FutureExt};
 
 use crate::component::{Component, DynComponent, DynDevice, SuffixOptional};
 use crate::connect::{ConnectCtx, PendingConnect};
-use crate::data::{now, DataKey, DataMap, Reading};
+use crate::data::{now, DataKey, Reading};
 use crate::device::{Device, Movable, Stop};
 use crate::error::{Error, Result};
 use crate::gather::Gather;
@@ -320,45 +320,7 @@ impl DynDevice for SoftPositioner {
         None
     }
 
-    fn read_dyn(&self) -> BoxFuture<'_, Result<DataMap<Reading>>> {
-        crate::derive_support::read_dyn(self)
-    }
-
-    fn describe_dyn(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>> {
-        crate::derive_support::describe_dyn(self)
-    }
-
-    fn read_configuration_dyn(&self) -> BoxFuture<'_, Result<DataMap<Reading>>> {
-        crate::derive_support::read_configuration_dyn(self)
-    }
-
-    fn describe_configuration_dyn(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>> {
-        crate::derive_support::describe_configuration_dyn(self)
-    }
-
-    fn stage_dyn(&self) -> BoxFuture<'_, Result<()>> {
-        <Self as crate::Stage>::stage(self).boxed()
-    }
-
-    fn unstage_dyn(&self) -> BoxFuture<'_, Result<()>> {
-        <Self as crate::Stage>::unstage(self).boxed()
-    }
-
-    fn trigger_dyn(&self) -> Status {
-        <Self as crate::Trigger>::trigger(self)
-    }
-
-    fn stop_dyn(&self, success: bool) -> BoxFuture<'_, Result<()>> {
-        <Self as Stop>::stop(self, success).boxed()
-    }
-
-    fn pause_dyn(&self) -> BoxFuture<'_, Result<()>> {
-        <Self as Stop>::pause(self).boxed()
-    }
-
-    fn resume_dyn(&self) -> BoxFuture<'_, Result<()>> {
-        <Self as Stop>::resume(self).boxed()
-    }
+    crate::device_behaviours!();
 }
 
 impl Device for SoftPositioner {

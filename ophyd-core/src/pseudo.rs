@@ -944,45 +944,7 @@ impl<T: PseudoTransform<P, R>, const P: usize, const R: usize> DynDevice for Pse
         self.axis(attr).map(|axis| axis as &dyn DynComponent)
     }
 
-    fn read_dyn(&self) -> BoxFuture<'_, Result<DataMap<Reading>>> {
-        crate::derive_support::read_dyn(self)
-    }
-
-    fn describe_dyn(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>> {
-        crate::derive_support::describe_dyn(self)
-    }
-
-    fn read_configuration_dyn(&self) -> BoxFuture<'_, Result<DataMap<Reading>>> {
-        crate::derive_support::read_configuration_dyn(self)
-    }
-
-    fn describe_configuration_dyn(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>> {
-        crate::derive_support::describe_configuration_dyn(self)
-    }
-
-    fn stage_dyn(&self) -> BoxFuture<'_, Result<()>> {
-        <Self as crate::Stage>::stage(self).boxed()
-    }
-
-    fn unstage_dyn(&self) -> BoxFuture<'_, Result<()>> {
-        <Self as crate::Stage>::unstage(self).boxed()
-    }
-
-    fn trigger_dyn(&self) -> Status {
-        <Self as crate::Trigger>::trigger(self)
-    }
-
-    fn stop_dyn(&self, success: bool) -> BoxFuture<'_, Result<()>> {
-        <Self as Stop>::stop(self, success).boxed()
-    }
-
-    fn pause_dyn(&self) -> BoxFuture<'_, Result<()>> {
-        <Self as Stop>::pause(self).boxed()
-    }
-
-    fn resume_dyn(&self) -> BoxFuture<'_, Result<()>> {
-        <Self as Stop>::resume(self).boxed()
-    }
+    crate::device_behaviours!();
 }
 
 impl<T: PseudoTransform<P, R>, const P: usize, const R: usize> Device for PseudoPositioner<T, P, R> {

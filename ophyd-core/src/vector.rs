@@ -7,14 +7,12 @@ use std::sync::Arc;
 
 use crate::component::{Component, DynComponent, DynDevice, SuffixOptional};
 use crate::connect::{ConnectCtx, PendingConnect};
-use crate::data::{DataKey, DataMap, Reading};
+use crate::data::{DataKey, Reading};
 use crate::derive_support::{self, gather_child, Gathering};
-use crate::device::{device_hints_into, Device, Stage, Stop, Trigger};
-use crate::error::Result;
+use crate::device::{device_hints_into, Device};
 use crate::gather::Gather;
 use crate::kind::Kind;
 use crate::meta::{ComponentSpec, DeviceMeta};
-use crate::status::Status;
 
 /// The names and PV suffixes of a [`DeviceVector`]'s children, one entry
 /// per child, made from their numbers: `#[component(vector(count = 32,
@@ -244,45 +242,7 @@ impl<C: Component> DynDevice for DeviceVector<C> {
         Some(&self.children[i])
     }
 
-    fn read_dyn(&self) -> futures::future::BoxFuture<'_, Result<DataMap<Reading>>> {
-        derive_support::read_dyn(self)
-    }
-
-    fn describe_dyn(&self) -> futures::future::BoxFuture<'_, Result<DataMap<DataKey>>> {
-        derive_support::describe_dyn(self)
-    }
-
-    fn read_configuration_dyn(&self) -> futures::future::BoxFuture<'_, Result<DataMap<Reading>>> {
-        derive_support::read_configuration_dyn(self)
-    }
-
-    fn describe_configuration_dyn(&self) -> futures::future::BoxFuture<'_, Result<DataMap<DataKey>>> {
-        derive_support::describe_configuration_dyn(self)
-    }
-
-    fn stage_dyn(&self) -> futures::future::BoxFuture<'_, Result<()>> {
-        derive_support::boxed(<Self as Stage>::stage(self))
-    }
-
-    fn unstage_dyn(&self) -> futures::future::BoxFuture<'_, Result<()>> {
-        derive_support::boxed(<Self as Stage>::unstage(self))
-    }
-
-    fn trigger_dyn(&self) -> Status {
-        <Self as Trigger>::trigger(self)
-    }
-
-    fn stop_dyn(&self, success: bool) -> futures::future::BoxFuture<'_, Result<()>> {
-        derive_support::boxed(<Self as Stop>::stop(self, success))
-    }
-
-    fn pause_dyn(&self) -> futures::future::BoxFuture<'_, Result<()>> {
-        derive_support::boxed(<Self as Stop>::pause(self))
-    }
-
-    fn resume_dyn(&self) -> futures::future::BoxFuture<'_, Result<()>> {
-        derive_support::boxed(<Self as Stop>::resume(self))
-    }
+    crate::device_behaviours!();
 }
 
 impl<C: Component> Device for DeviceVector<C> {
