@@ -16,7 +16,7 @@ use crate::transport::{NativeType, PvInfo};
 /// | `i64`, `i32` | LONG, SHORT, CHAR |
 /// | `i16` | SHORT, CHAR |
 /// | `u8` | CHAR |
-/// | `String` | STRING; a CHAR array (a long string); ENUM (its labels) |
+/// | `String` | STRING; CHAR, as an array (a long string); ENUM (its labels) |
 /// | `Enum` | ENUM; LONG, SHORT, CHAR (a choice served as a number) |
 ///
 /// The numbers fit scalars, and their `Vec`s fit arrays of the same types
@@ -88,8 +88,10 @@ impl EpicsValue for String {
     fn fits(info: PvInfo) -> bool {
         match info.native {
             NativeType::String | NativeType::Enum => info.count == 1,
-            // One byte would hold nothing but the NUL.
-            NativeType::Char => info.count > 1,
+            // Of any length: caproto serves its `str` PVs as CHAR arrays
+            // that claim one element. What does not fit with its NUL is
+            // refused before it is sent.
+            NativeType::Char => true,
             _ => false,
         }
     }
@@ -234,11 +236,10 @@ mod tests {
         assert_eq!(fitting(i32::fits), [Long, Short, Char]);
         assert_eq!(fitting(i16::fits), [Short, Char]);
         assert_eq!(fitting(u8::fits), [Char]);
-        assert_eq!(fitting(<std::string::String as EpicsValue>::fits), [String, Enum]);
+        assert_eq!(fitting(<std::string::String as EpicsValue>::fits), [Char, String, Enum]);
         assert_eq!(fitting(ophyd_core::Enum::fits), [Long, Short, Char, Enum]);
-        // A long string: a CHAR array of more than one byte.
+        // A long string: a CHAR array.
         assert!(<std::string::String as EpicsValue>::fits(info(Char, 256)));
-        assert!(!<std::string::String as EpicsValue>::fits(info(Char, 1)));
         assert!(!<std::string::String as EpicsValue>::fits(info(Long, 256)));
         assert!(!Vec::<std::string::String>::fits(info(Char, 256)));
     }

@@ -1,8 +1,8 @@
 //! Real IOCs for the Channel Access tests, run as child processes on
 //! loopback: EPICS base's soft IOC (`iocs/soft.db`, or any [`SoftDatabase`],
 //! through the `epicscorelibs` Python package), the staging tutorial's own
-//! IOC (caproto's `trigger_with_pc`) and caproto's motor record simulation
-//! (`fake_motor_record`). All come from the project's Python environment, `.venv` at the repository root (`scripts/setup-venv.sh`).
+//! IOC (caproto's `trigger_with_pc`), caproto's motor record simulation
+//! (`fake_motor_record`) and its areaDetector simulation (`areadetector_image`). All come from the project's Python environment, `.venv` at the repository root (`scripts/setup-venv.sh`).
 //!
 //! # One CA client, several IOCs
 //!
@@ -73,6 +73,11 @@ pub enum IocKind {
     /// caproto's motor record simulation, `fake_motor_record`: motors
     /// `mtr1` (user limits 0..10, 1 unit/s), `mtr2`, `mtr3`.
     FakeMotorRecord,
+    /// caproto's areaDetector simulation, `too_clever.areadetector_image`:
+    /// `cam1:` and `image1:` with the PVs of ophyd's `SimDetectorCam` and
+    /// `ImagePlugin`, served as numbers and strings rather than enums, and
+    /// no acquisition. It spends 5 s at start trying to reach `13SIM1:`.
+    AreaDetectorImage,
 }
 
 impl IocKind {
@@ -81,6 +86,7 @@ impl IocKind {
             IocKind::Soft => "soft",
             IocKind::TriggerWithPc => "tpc",
             IocKind::FakeMotorRecord => "fmr",
+            IocKind::AreaDetectorImage => "adi",
         }
     }
 }
@@ -306,7 +312,7 @@ impl Ioc {
     pub fn start(kind: IocKind) -> Result<Ioc, IocError> {
         let database = match kind {
             IocKind::Soft => SoftDatabase::standard(),
-            IocKind::TriggerWithPc | IocKind::FakeMotorRecord => SoftDatabase::new(),
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::AreaDetectorImage => SoftDatabase::new(),
         };
         Ioc::launched(kind, database)
     }
@@ -356,6 +362,14 @@ impl Ioc {
     /// When it does not start, with its output.
     pub fn fake_motor_record() -> Ioc {
         Ioc::start(IocKind::FakeMotorRecord).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Start caproto's areaDetector simulation, `areadetector_image`.
+    ///
+    /// # Panics
+    /// When it does not start, with its output.
+    pub fn areadetector_image() -> Ioc {
+        Ioc::start(IocKind::AreaDetectorImage).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The kind of IOC.
@@ -417,11 +431,11 @@ impl Ioc {
                 command.arg(dir.join("softioc.py"));
                 self.database.add_to(&mut command, &self.prefix);
             }
-            IocKind::TriggerWithPc | IocKind::FakeMotorRecord => {
-                let module = if self.kind == IocKind::TriggerWithPc {
-                    "caproto.ioc_examples.too_clever.trigger_with_pc"
-                } else {
-                    "caproto.ioc_examples.fake_motor_record"
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::AreaDetectorImage => {
+                let module = match self.kind {
+                    IocKind::TriggerWithPc => "caproto.ioc_examples.too_clever.trigger_with_pc",
+                    IocKind::AreaDetectorImage => "caproto.ioc_examples.too_clever.areadetector_image",
+                    _ => "caproto.ioc_examples.fake_motor_record",
                 };
                 command.arg(dir.join("caproto_ioc.py")).arg(module);
                 command.args(["--prefix", &self.prefix, "--interfaces", "127.0.0.1"]);
@@ -470,7 +484,7 @@ impl Ioc {
     fn wait_until_serving(&mut self) -> Result<(), IocError> {
         let ready = match self.kind {
             IocKind::Soft => "IOC Running",
-            IocKind::TriggerWithPc | IocKind::FakeMotorRecord => "Server startup complete",
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::AreaDetectorImage => "Server startup complete",
         };
         let started = Instant::now();
         loop {
@@ -479,7 +493,7 @@ impl Ioc {
                 // Either server may fall back to another port when its own is taken.
                 let on_its_port = match self.kind {
                     IocKind::Soft => !output.contains("Configured TCP port was unavailable"),
-                    IocKind::TriggerWithPc | IocKind::FakeMotorRecord => {
+                    IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::AreaDetectorImage => {
                         output.contains(&format!("Listening on 127.0.0.1:{}", self.port()))
                     }
                 };
