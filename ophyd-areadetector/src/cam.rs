@@ -17,6 +17,8 @@
 
 use ophyd_epics::Enum;
 
+use crate::DataType;
+
 /// Declare a camera: a struct with ophyd's `CamBase` components (under
 /// their ophyd names, areaDetector suffixes and kinds) followed by the
 /// fields given, with `#[derive(Device)]`. The fields of a driver of your
@@ -333,6 +335,31 @@ cam_base! {
     }
 }
 
+/// The frames a camera makes, as a data key of the file they are written
+/// to describes them (ophyd-async's `StreamResource` and its data key):
+/// the shape of one frame and its element type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The shape of one frame, slowest dimension first: `[height, width]`,
+    /// `[3, height, width]` for `RGB1` colour.
+    pub shape: Vec<usize>,
+    /// The element type.
+    pub data_type: DataType,
+}
+
+impl FrameInfo {
+    /// The numpy dtype of the elements (`"<u2"`): a data key's `dtype_numpy`.
+    pub fn dtype_numpy(&self) -> &'static str {
+        self.data_type.dtype_numpy()
+    }
+
+    /// The shape of a chunk of the HDF5 dataset: one frame,
+    /// `[1, height, width]` (a `StreamResource`'s `chunk_shape`).
+    pub fn chunk_shape(&self) -> Vec<usize> {
+        std::iter::once(1).chain(self.shape.iter().copied()).collect()
+    }
+}
+
 /// What the trigger and the file writer need of a camera, whichever
 /// [`cam_base!`] struct it is.
 pub trait Camera: ophyd_core::Device {
@@ -352,6 +379,48 @@ pub trait Camera: ophyd_core::Device {
     fn data_type(&self) -> &ophyd_epics::EpicsSignalWithRbv<Enum>;
     /// `ColorMode`.
     fn color_mode(&self) -> &ophyd_epics::EpicsSignalWithRbv<Enum>;
+
+    /// The frames the camera makes now, as ophyd-async reads them: the
+    /// non-zero array sizes (`ArraySize{Y,X}_RBV`, `3` first for `RGB1`
+    /// colour) and `DataType`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::prelude::*;
+    /// use ophyd_areadetector::sim::{add_sim_detector, SimDetectorOptions};
+    /// use ophyd_areadetector::{Camera, DataType, SimDetectorCam};
+    /// let ioc = ophyd_epics::sim::SimIoc::new();
+    /// add_sim_detector(&ioc, "13SIM1:", SimDetectorOptions::default().size(640, 480).data_type(DataType::UInt8));
+    /// let cam = SimDetectorCam::new("13SIM1:cam1:", "cam");
+    /// cam.connect(&ioc.transport()).await?;
+    /// let frames = cam.frame_info().await?;
+    /// assert_eq!((frames.shape.as_slice(), frames.dtype_numpy()), (&[480, 640][..], "|u1"));
+    /// assert_eq!(frames.chunk_shape(), [1, 480, 640]);
+    /// # Ok(()) }
+    /// ```
+    fn frame_info(&self) -> impl std::future::Future<Output = ophyd_core::Result<FrameInfo>> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            use ophyd_core::Signal;
+            let sizes = self.array_size();
+            let (y, x, data_type, color_mode) = futures::try_join!(
+                sizes.array_size_y.get(),
+                sizes.array_size_x.get(),
+                self.data_type().get(),
+                self.color_mode().get()
+            )?;
+            let data_type = DataType::from_enum(&data_type).ok_or_else(|| ophyd_core::Error::Get {
+                signal: ophyd_core::DynComponent::name(self.data_type()).to_owned(),
+                pv: self.data_type().read_pv().to_owned(),
+                reason: format!("{data_type} is not an areaDetector data type"),
+            })?;
+            let rgb1 = color_mode.index() == Some(2);
+            let shape = rgb1.then_some(3).into_iter().chain([y, x].into_iter().filter(|&d| d > 0).map(|d| d as usize));
+            Ok(FrameInfo { shape: shape.collect(), data_type })
+        }
+    }
 }
 
 /// Implement [`Camera`] for a struct declared with [`cam_base!`].

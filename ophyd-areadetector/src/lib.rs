@@ -46,13 +46,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! - [`cam`]: [`CamBase`] and [`SimDetectorCam`]; [`cam_base!`] declares a
-//!   camera of your own.
-//! - [`plugins`]: [`ImagePlugin`], [`StatsPlugin`], [`RoiPlugin`],
-//!   [`Hdf5Plugin`] (with [`HdfWriter`]: each run to a new file);
-//!   [`plugin_base!`] declares a plugin of your own.
-//! - [`trigger`]: [`single_trigger`].
-//! - [`sim`]: the simulated areaDetector on the simulated IOC.
+//! - Cameras, in [`cam`]: [`CamBase`] and [`SimDetectorCam`]; [`cam_base!`]
+//!   declares a camera of your own.
+//! - Plugins, in [`plugins`]: [`ImagePlugin`], [`StatsPlugin`],
+//!   [`RoiPlugin`], [`Hdf5Plugin`] (with [`HdfWriter`]: each run to a new
+//!   file); [`plugin_base!`] declares a plugin of your own.
+//! - Triggering, in [`trigger`]: [`single_trigger`].
+//! - The simulated areaDetector on the simulated IOC, in [`sim`].
 //!
 //! The simulated IOC writes HDF5 with `rust-hdf5`, HDF5 in pure Rust: no C
 //! library, no build script, no cmake, so `cargo run` needs nothing
@@ -66,7 +66,7 @@ pub mod sim;
 mod template;
 pub mod trigger;
 
-pub use cam::{CamBase, Camera, SimDetectorCam};
+pub use cam::{CamBase, Camera, FrameInfo, SimDetectorCam};
 pub use datatype::{DataType, UnknownDataType};
 pub use plugins::{
     FileWriteMode, Hdf5Plugin, HdfFile, HdfWriter, Image, ImagePlugin, Plugin, PluginBase, RoiPlugin, StatsPlugin,

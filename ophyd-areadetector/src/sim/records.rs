@@ -333,6 +333,9 @@ pub(super) fn add_camera(ioc: &SimIoc, prefix: &str, port: &str, size: (usize, u
     }
     ioc.write(&pv("SizeX_RBV"), size.0 as i64);
     ioc.write(&pv("SizeY_RBV"), size.1 as i64);
+    // As ADSimDetector, the size of the arrays it will make, before it makes one.
+    ioc.write(&pv("ArraySizeX_RBV"), size.0 as i64);
+    ioc.write(&pv("ArraySizeY_RBV"), size.1 as i64);
     ioc.write(&pv("DataType"), Value::Int(data_type.into()));
     ioc.write(&pv("DataType_RBV"), Value::Int(data_type.into()));
 }

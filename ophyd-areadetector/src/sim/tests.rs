@@ -82,3 +82,106 @@ async fn a_refused_acquisition_fails_its_put_with_the_reason() {
     assert_eq!(err.to_string(), "detector is in error state");
     assert_eq!(ioc.get_f64("13SIM1:cam1:Acquire"), Some(0.0));
 }
+
+/// A directory of its own under the system's temporary one.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("ophyd-ad-sim-{name}-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The shape of `/entry/data/data` in `file`, as rust-hdf5 reads it back.
+fn frames_in(file: &str) -> Vec<u64> {
+    let mut reader = rust_hdf5::swmr::SwmrFileReader::open(file).unwrap();
+    let name = reader.dataset_names().into_iter().find(|n| n.ends_with("data/data")).expect("the dataset");
+    reader.dataset_shape(&name).unwrap()
+}
+
+fn text_bytes(text: &str) -> Value {
+    Value::IntArray(text.bytes().map(i64::from).chain([0]).collect())
+}
+
+#[tokio::test]
+async fn stream_mode_appends_until_num_capture_then_closes_the_file_and_completes_the_capture_put() {
+    let dir = scratch("stream");
+    let (ioc, _det) = detector();
+    put(&ioc, "13SIM1:HDF1:FileName", text_bytes("f")).await.unwrap();
+    put(&ioc, "13SIM1:HDF1:FileTemplate", text_bytes("%s%s_%d.h5")).await.unwrap();
+    put(&ioc, "13SIM1:HDF1:FilePath", text_bytes(dir.to_str().unwrap())).await.unwrap();
+    assert_eq!(ioc.get_text("13SIM1:HDF1:FilePath_RBV"), Some(format!("{}/", dir.display())), "with a trailing /");
+    assert_eq!(ioc.get_f64("13SIM1:HDF1:FilePathExists_RBV"), Some(1.0));
+    for (pv, value) in
+        [("EnableCallbacks", 1), ("FileWriteMode", 2), ("NumCapture", 3), ("LazyOpen", 1), ("FileNumber", 7)]
+    {
+        put(&ioc, &format!("13SIM1:HDF1:{pv}"), value).await.unwrap();
+    }
+    put(&ioc, "13SIM1:cam1:ImageMode", 1).await.unwrap();
+    put(&ioc, "13SIM1:cam1:NumImages", 5).await.unwrap();
+    put(&ioc, "13SIM1:cam1:AcquireTime", 0.0).await.unwrap();
+    let capture = ioc.transport().connect("13SIM1:HDF1:Capture").await.unwrap();
+    let captured = capture.put(Value::Int(1), true);
+    put(&ioc, "13SIM1:cam1:Acquire", 1).await.unwrap();
+    captured.await.expect("the capture put completes once NumCapture frames are written");
+    let name = format!("{}/f_7.h5", dir.display());
+    assert_eq!(ioc.get_text("13SIM1:HDF1:FullFileName_RBV"), Some(name.clone()));
+    assert_eq!(ioc.get_f64("13SIM1:HDF1:NumCaptured_RBV"), Some(3.0));
+    assert_eq!(ioc.get_f64("13SIM1:HDF1:FileNumber_RBV"), Some(8.0), "AutoIncrement");
+    assert_eq!(ioc.get_f64("13SIM1:HDF1:Capture_RBV"), Some(0.0));
+    assert_eq!(frames_in(&name), [3, 4, 8]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn capture_mode_keeps_the_frames_and_writes_them_at_num_capture_and_single_mode_writes_each_with_auto_save() {
+    let dir = scratch("modes");
+    let (ioc, _det) = detector();
+    put(&ioc, "13SIM1:HDF1:FileName", text_bytes("c")).await.unwrap();
+    put(&ioc, "13SIM1:HDF1:FileTemplate", text_bytes("%s%s_%d.h5")).await.unwrap();
+    put(&ioc, "13SIM1:HDF1:FilePath", text_bytes(dir.to_str().unwrap())).await.unwrap();
+    for (pv, value) in
+        [("EnableCallbacks", 1), ("FileWriteMode", 1), ("NumCapture", 2), ("AutoSave", 1), ("FileNumber", 0)]
+    {
+        put(&ioc, &format!("13SIM1:HDF1:{pv}"), value).await.unwrap();
+    }
+    put(&ioc, "13SIM1:cam1:ImageMode", 1).await.unwrap();
+    put(&ioc, "13SIM1:cam1:NumImages", 2).await.unwrap();
+    put(&ioc, "13SIM1:cam1:AcquireTime", 0.0).await.unwrap();
+    let capture = ioc.transport().connect("13SIM1:HDF1:Capture").await.unwrap();
+    let captured = capture.put(Value::Int(1), true);
+    put(&ioc, "13SIM1:cam1:Acquire", 1).await.unwrap();
+    captured.await.unwrap();
+    assert_eq!(frames_in(&format!("{}/c_0.h5", dir.display())), [2, 4, 8]);
+
+    // Single: each frame to its own file; WriteFile writes the last again.
+    put(&ioc, "13SIM1:HDF1:FileWriteMode", 0).await.unwrap();
+    put(&ioc, "13SIM1:cam1:Acquire", 1).await.unwrap();
+    for n in [1, 2] {
+        assert_eq!(frames_in(&format!("{}/c_{n}.h5", dir.display())), [1, 4, 8]);
+    }
+    put(&ioc, "13SIM1:HDF1:WriteFile", 1).await.unwrap();
+    assert_eq!(frames_in(&format!("{}/c_3.h5", dir.display())), [1, 4, 8]);
+    let refused = put(&ioc, "13SIM1:HDF1:Capture", 1).await.unwrap_err();
+    assert!(refused.to_string().contains("Single"), "{refused}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_file_that_cannot_be_opened_is_a_write_error_saying_why_and_ends_capture() {
+    let dir = scratch("error");
+    let (ioc, _det) = detector();
+    put(&ioc, "13SIM1:HDF1:FilePath", text_bytes(dir.to_str().unwrap())).await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap(); // gone after the path was set
+    for (pv, value) in [("EnableCallbacks", 1), ("FileWriteMode", 2), ("NumCapture", 0)] {
+        put(&ioc, &format!("13SIM1:HDF1:{pv}"), value).await.unwrap();
+    }
+    put(&ioc, "13SIM1:cam1:ImageMode", 0).await.unwrap();
+    put(&ioc, "13SIM1:cam1:AcquireTime", 0.0).await.unwrap();
+    put(&ioc, "13SIM1:cam1:Acquire", 1).await.unwrap(); // a frame, so that the size is known
+                                                        // Not lazy: the file is opened when capture starts, and fails.
+    put(&ioc, "13SIM1:HDF1:Capture", 1).await.unwrap();
+    assert_eq!(ioc.get_f64("13SIM1:HDF1:WriteStatus"), Some(1.0));
+    let message = ioc.get_text("13SIM1:HDF1:WriteMessage").unwrap();
+    assert!(message.contains("error opening file") && message.contains(dir.to_str().unwrap()), "{message}");
+    assert_eq!((ioc.get_f64("13SIM1:HDF1:Capture"), ioc.get_f64("13SIM1:HDF1:Capture_RBV")), (Some(0.0), Some(0.0)));
+}
