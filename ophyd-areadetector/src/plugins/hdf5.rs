@@ -271,6 +271,15 @@ fn random_file_name() -> String {
 
 /// The file of a run, while a file-writing [`Hdf5Plugin`] is staged: what
 /// a `StreamResource` document points at.
+///
+/// With the camera's [`frame_info`](crate::Camera::frame_info) and
+/// [`Hdf5Plugin::frames_written`], it is all an event-model
+/// `StreamResource` and its `StreamDatum`s say, as ophyd-async fills them:
+/// `uri` [`HdfFile::uri`], `mimetype` `"application/x-hdf5"`,
+/// `parameters` `{"dataset": dataset, "chunk_shape": frame_info.chunk_shape()}`,
+/// a data key of shape `[1, *frame_info.shape]` and `dtype_numpy`
+/// `frame_info.dtype_numpy()`, and after each trigger the frames written
+/// since the last datum.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HdfFile {
     /// The directory, as written to `FilePath` (with a trailing `/`).
@@ -418,12 +427,12 @@ impl Hdf5Plugin {
     /// The file writing part of a stage, once the settings are staged.
     async fn begin_file(&self, file: HdfFile) -> Result<()> {
         if self.file_path_exists.get().await?.index() != Some(1) {
+            let depth = self.create_directory.get().await.map_or_else(|e| e.to_string(), |d| d.to_string());
             return Err(Error::Failed {
-                what: format!("staging `{}` to write files", self.name()),
+                what: format!("writing files to {}", file.directory),
                 reason: format!(
-                    "the directory {} does not exist and the IOC did not make it (CreateDirectory {}; FilePathExists_RBV is No)",
-                    file.directory,
-                    self.create_directory.get().await.map_or_else(|e| e.to_string(), |d| d.to_string()),
+                    "the directory does not exist and the IOC did not make it \
+                     (CreateDirectory {depth}; FilePathExists_RBV is No)"
                 ),
             });
         }
@@ -446,7 +455,7 @@ impl Stage for Hdf5Plugin {
         };
         let full_file_name =
             format_file_template(&writer.file_template, &file.directory, &file.name, 0).map_err(|e| Error::Failed {
-                what: format!("staging `{}` to write files", self.name()),
+                what: format!("naming the files of `{}`", self.name()),
                 reason: e.to_string(),
             })?;
         let file = HdfFile { full_file_name, ..file };

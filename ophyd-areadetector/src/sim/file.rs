@@ -213,8 +213,10 @@ impl FileWriter {
         self.set(ioc, "FilePathExists_RBV", i64::from(exists));
         match (exists, made) {
             (true, _) => self.write_ok(ioc),
+            // No path is no error yet: there is nothing to write to.
+            (false, _) if path.is_empty() => {}
             (false, Err(e)) => self.write_error(ioc, &format!("path {path} does not exist: {e}")),
-            (false, Ok(())) => self.write_error(ioc, &format!("path {path:?} does not exist")),
+            (false, Ok(())) => self.write_error(ioc, &format!("path {path} does not exist")),
         }
         bytes.push(0);
         PutAction::Write { value: Value::IntArray(bytes.into_iter().map(i64::from).collect()), completion: None }
