@@ -6,7 +6,8 @@
 #   - ophyd-async with aioca, its Channel Access backend (a peer in the
 #     benchmarks);
 #   - epicscorelibs (EPICS base's soft IOC, and a libca that ophyd-epics'
-#     `ca` feature links against when no other libca is found).
+#     `ca` feature links against when no other libca is found);
+#   - h5py (reads the HDF5 files the simulated areaDetector writes).
 #
 # Usage: scripts/setup-venv.sh            (from anywhere)
 # Environment: PYTHON   interpreter to create the venv with (default: python3)
@@ -29,6 +30,7 @@ requirements=(
   "bluesky"
   "ophyd-async"
   "aioca"
+  "h5py"
 )
 
 die() { echo "setup-venv: error: $*" >&2; exit 1; }
@@ -61,6 +63,7 @@ import os
 import epicscorelibs.path  # before pyepics, which it configures
 import bluesky, caproto, epics, event_model, ophyd  # noqa: F401
 import aioca, ophyd_async.epics.core  # noqa: F401
+import h5py  # noqa: F401
 lib = epicscorelibs.path.lib_path
 if not os.path.exists(os.path.join(lib, "libca.so")) and not any(
         f.startswith("libca") for f in os.listdir(lib)):

@@ -77,7 +77,7 @@ pub(crate) fn fail_after(status: Weak<dyn Expire>, after: Duration) {
     let Some(at) = Instant::now().checked_add(after) else { return }; // never
     let deadlines = deadlines();
     let mut queue = lock(&deadlines.heap);
-    let earliest = queue.heap.peek().map_or(true, |top| at < top.at);
+    let earliest = queue.heap.peek().is_none_or(|top| at < top.at);
     queue.heap.push(Deadline { at, status, after });
     // Statuses that finished long before their deadline would pile up at a
     // high write rate: sweep them out whenever the heap has doubled.

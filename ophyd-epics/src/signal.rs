@@ -13,7 +13,9 @@ use ophyd_core::implement::{AtomicChoice, ComponentSpec, ConnectCtx, Gather, Pen
 use ophyd_core::{DataKey, Dtype, Error, Reading, Result, Status, Subscription, Tolerance};
 
 use crate::transport::{NativeType, PvChannel, PvDeclaration, PvError, PvMetadata, PvReading, Transport};
-use crate::value::EpicsValue;
+use crate::value::{EpicsValue, TextOn};
+
+pub(crate) mod text;
 
 /// The PVs of an EPICS signal: the one it reads, and the one it writes
 /// (`None` for a read-only signal).
@@ -297,6 +299,13 @@ impl<T: EpicsValue> PvCore<T> {
                 fits: crate::value::value_type_for(info).map(str::to_owned),
             });
         }
+        let channel = match TextOn::of::<T>(info) {
+            None => channel,
+            Some(TextOn::Chars) => text::chars(channel),
+            Some(TextOn::Labels) => {
+                text::labels(channel).await.map_err(|e| self.pv_error(&self.read_pv, e, Action::Connect))?
+            }
+        };
         store(&self.metadata, None);
         *lock(&self.monitor) = None;
         self.transport_auto_monitor.store(auto_monitor, Ordering::Relaxed);
@@ -310,6 +319,12 @@ impl<T: EpicsValue> PvCore<T> {
     /// Finish connecting the separate write PV once `channel` is up.
     async fn connect_write(&self, channel: PendingChannel) -> Result<()> {
         let channel = channel.await.map_err(|e| self.pv_error(&self.write_pv, e, Action::Connect))?;
+        // An enum's labels are written as they are (see `set`); a CHAR
+        // array's text as its bytes.
+        let channel = match TextOn::of::<T>(channel.info()) {
+            Some(TextOn::Chars) => text::chars(channel),
+            _ => channel,
+        };
         store(&self.write, Some(channel));
         Ok(())
     }
@@ -437,6 +452,33 @@ impl<T: EpicsValue> PvCore<T> {
         self.typed(&reading)
     }
 
+    /// [`PvCore::get`] with the request issued now and a future that owns
+    /// what it needs.
+    fn get_detached(&self) -> BoxFuture<'static, Result<T>> {
+        let (name, pv) = (self.name(), self.read_pv.clone());
+        let typed = move |reading: PvReading| {
+            T::from_value(&reading.value).ok_or_else(|| Error::Get {
+                signal: name,
+                pv,
+                reason: format!("the PV sent {}, which is not a {}", reading.value, T::TYPE_NAME),
+            })
+        };
+        match self.request_reading() {
+            Ok(Requested::Kept(reading)) => Box::pin(std::future::ready(typed(reading))),
+            Ok(Requested::Issued(reply)) => {
+                let failed = {
+                    let (signal, pv) = (self.name(), self.read_pv.clone());
+                    move |e: PvError| match e {
+                        PvError::Disconnected => Error::Disconnected { signal, pv },
+                        e => Error::Get { signal, pv, reason: e.to_string() },
+                    }
+                };
+                Box::pin(async move { typed(reply.await.map_err(failed)?) })
+            }
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+
     fn read_into<'a>(&'a self, out: &mut Gather<'a, Reading>) {
         let key = self.meta.key().clone();
         match self.request_reading() {
@@ -503,8 +545,12 @@ impl<T: EpicsValue> PvCore<T> {
     }
 
     /// An enum label becomes its index (as the PV reads back), from the
-    /// enum strings.
+    /// enum strings; text stays text (a `String` signal reads an enum's
+    /// label back).
     async fn normalize(&self, value: T) -> Result<T> {
+        if T::DTYPE == Dtype::String {
+            return Ok(value);
+        }
         let ophyd_core::Value::String(label) = value.to_value() else { return Ok(value) };
         let Some(strings) = self.metadata().await?.enum_strs else { return Ok(value) };
         let index = enum_index(&label, &strings).map_err(|e| Error::NotSent {
@@ -845,6 +891,26 @@ macro_rules! pv_signal {
             /// ```
             pub fn set_auto_monitor(&self, auto_monitor: Option<bool>) {
                 self.core.auto_monitor.set(auto_monitor);
+            }
+
+            /// Read the value, as `get` does, with the request issued now
+            /// and a future that borrows nothing: for a [`Status`] whose
+            /// task needs the value (a trigger's timeout made of the
+            /// exposure time), or a read awaited after the signal is gone.
+            ///
+            /// ```
+            /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+            /// # use ophyd_epics::{sim::SimIoc, EpicsSignal};
+            /// # let ioc = SimIoc::trigger_with_pc("tpc:");
+            /// let gain = EpicsSignal::<f64>::new("tpc:gain", "gain");
+            /// gain.connect(&ioc.transport()).await?;
+            /// let reply = gain.get_detached(); // asked for now
+            /// drop(gain);
+            /// assert_eq!(reply.await?, 2.0);
+            /// # Ok(()) }
+            /// ```
+            pub fn get_detached(&self) -> BoxFuture<'static, Result<T>> {
+                self.core.get_detached()
             }
 
             /// Connect this signal alone (devices connect all their signals

@@ -16,13 +16,25 @@ use crate::transport::{NativeType, PvInfo};
 /// | `i64`, `i32` | LONG, SHORT, CHAR |
 /// | `i16` | SHORT, CHAR |
 /// | `u8` | CHAR |
-/// | `String` | STRING |
-/// | `Enum` | ENUM |
+/// | `String` | STRING; CHAR, as an array (a long string); ENUM (its labels) |
+/// | `Enum` | ENUM; LONG, SHORT, CHAR (a choice served as a number) |
 ///
 /// The numbers fit scalars, and their `Vec`s fit arrays of the same types
 /// (`Vec<String>` too). So `f32` does not fit a DOUBLE PV (0.1 would come
 /// back as 0.10000000149011612, 1e39 as infinity) nor a LONG one (integers
 /// above 2^24 would be rounded), and `i16` does not fit a LONG one.
+///
+/// Two fits follow what Python ophyd reads, for areaDetector's PVs:
+///
+/// - `String` reads a CHAR array as the text up to its first NUL and writes
+///   it with its NUL (ophyd's `string=True` on a waveform: areaDetector's
+///   file paths and names, longer than a STRING's 39 bytes; bytes after the
+///   NUL are not kept), and an ENUM as the label of its index, written by
+///   label (ophyd's `string=True` on an enum).
+/// - `Enum` reads an integer PV as the index it holds (caproto's
+///   areaDetector simulation serves `ImageMode` and the other choices as
+///   LONGs); a value that is no index (negative, above 65535) fails its
+///   read, naming the PV, rather than being changed.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the value type of an EPICS signal",
     note = "EPICS signals hold f64, f32, i64, i32, i16, u8, String, Enum, or a Vec of these"
@@ -68,14 +80,62 @@ fits! {
     i32 => Long | Short | Char;
     i16 => Short | Char;
     u8 => Char;
-    String => String;
+}
+
+impl EpicsValue for String {
+    const NATIVE: NativeType = NativeType::String;
+
+    fn fits(info: PvInfo) -> bool {
+        match info.native {
+            NativeType::String | NativeType::Enum => info.count == 1,
+            // Of any length: caproto serves its `str` PVs as CHAR arrays
+            // that claim one element. What does not fit with its NUL is
+            // refused before it is sent.
+            NativeType::Char => true,
+            _ => false,
+        }
+    }
+}
+
+impl EpicsValue for Vec<String> {
+    const NATIVE: NativeType = NativeType::String;
+
+    fn fits(info: PvInfo) -> bool {
+        info.native == NativeType::String
+    }
 }
 
 impl EpicsValue for Enum {
     const NATIVE: NativeType = NativeType::Enum;
 
     fn fits(info: PvInfo) -> bool {
-        info.count == 1 && info.native == NativeType::Enum
+        info.count == 1
+            && matches!(info.native, NativeType::Enum | NativeType::Long | NativeType::Short | NativeType::Char)
+    }
+}
+
+/// How a signal holding text (`String`) reaches a PV of type `info` that is
+/// not a STRING: the text of a CHAR array, or the labels of an ENUM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TextOn {
+    /// A CHAR array: NUL-terminated bytes.
+    Chars,
+    /// An ENUM: the label of its index.
+    Labels,
+}
+
+impl TextOn {
+    /// How a signal holding `T` reaches a PV of type `info`; `None` when it
+    /// holds the PV's own values (everything but text off a STRING).
+    pub(crate) fn of<T: EpicsValue>(info: PvInfo) -> Option<TextOn> {
+        if T::DTYPE != ophyd_core::Dtype::String {
+            return None;
+        }
+        match info.native {
+            NativeType::Char => Some(TextOn::Chars),
+            NativeType::Enum => Some(TextOn::Labels),
+            _ => None,
+        }
     }
 }
 
@@ -176,8 +236,12 @@ mod tests {
         assert_eq!(fitting(i32::fits), [Long, Short, Char]);
         assert_eq!(fitting(i16::fits), [Short, Char]);
         assert_eq!(fitting(u8::fits), [Char]);
-        assert_eq!(fitting(<std::string::String as EpicsValue>::fits), [String]);
-        assert_eq!(fitting(ophyd_core::Enum::fits), [Enum]);
+        assert_eq!(fitting(<std::string::String as EpicsValue>::fits), [Char, String, Enum]);
+        assert_eq!(fitting(ophyd_core::Enum::fits), [Long, Short, Char, Enum]);
+        // A long string: a CHAR array.
+        assert!(<std::string::String as EpicsValue>::fits(info(Char, 256)));
+        assert!(!<std::string::String as EpicsValue>::fits(info(Long, 256)));
+        assert!(!Vec::<std::string::String>::fits(info(Char, 256)));
     }
 
     #[test]
@@ -254,9 +318,25 @@ mod tests {
     }
 
     #[test]
-    fn enums_fit_only_enum_pvs() {
+    fn enums_fit_enum_and_integer_scalars_only() {
         assert!(Enum::fits(info(NativeType::Enum, 1)));
-        assert!(!Enum::fits(info(NativeType::Short, 1)));
+        assert!(Enum::fits(info(NativeType::Long, 1)), "caproto serves areaDetector's choices as LONGs");
+        assert!(!Enum::fits(info(NativeType::Double, 1)));
+        assert!(!Enum::fits(info(NativeType::String, 1)));
+        assert!(!Enum::fits(info(NativeType::Long, 4)));
+        // A value that is no index is not read as one (so never written back changed).
+        assert_eq!(Enum::from_value(&Value::Int(-1)), None);
+        assert_eq!(Enum::from_value(&Value::Int(65536)), None);
+    }
+
+    #[test]
+    fn text_reaches_char_arrays_and_enums_through_their_own_form() {
+        type Text = std::string::String;
+        assert_eq!(TextOn::of::<Text>(info(NativeType::Char, 256)), Some(TextOn::Chars));
+        assert_eq!(TextOn::of::<Text>(info(NativeType::Enum, 1)), Some(TextOn::Labels));
+        assert_eq!(TextOn::of::<Text>(info(NativeType::String, 1)), None);
+        assert_eq!(TextOn::of::<Vec<u8>>(info(NativeType::Char, 256)), None, "bytes stay bytes");
+        assert_eq!(TextOn::of::<Enum>(info(NativeType::Enum, 1)), None);
     }
 
     #[test]

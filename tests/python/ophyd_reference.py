@@ -5,6 +5,7 @@ Usage: python ophyd_reference.py tutorial PREFIX   (caproto's trigger_with_pc)
        python ophyd_reference.py soft PREFIX       (EPICS base's soft IOC, tests/iocs/soft.db)
        python ophyd_reference.py nested PREFIX     (the same IOC; a device tree three levels deep)
        python ophyd_reference.py motor PV          (caproto's fake_motor_record; PV is a motor, PREFIXmtr1)
+       python ophyd_reference.py areadetector PREFIX (caproto's areadetector_image; PREFIX with its colon)
 
 PREFIX is the IOC's PV prefix without its trailing colon. The usual
 EPICS_CA_* environment variables say where the IOC is.
@@ -14,6 +15,8 @@ import sys
 
 from ophyd import Component as Cpt
 from ophyd import Device, DeviceStatus, EpicsMotor, EpicsSignal, EpicsSignalRO, EpicsSignalWithRBV
+from ophyd.areadetector import ImagePlugin, SimDetector
+from ophyd.areadetector.trigger_mixins import SingleTrigger
 
 
 class TriggeredDetector(Device):
@@ -174,7 +177,35 @@ def motor(pv):
     }
 
 
+class ImageDetector(SingleTrigger, SimDetector):
+    """ophyd's simulated detector with its image plugin."""
+
+    image1 = Cpt(ImagePlugin, "image1:")
+
+
+# The image plugin's signals the areadetector parity test reads one by one
+# (as a plugin, it is omitted from the detector's reads).
+IMAGE1_SIGNALS = ["width", "height", "array_counter", "enable", "blocking_callbacks", "data_type", "color_mode",
+                  "plugin_type"]
+
+
+def areadetector(prefix):
+    """A SingleTrigger SimDetector with an ImagePlugin, as ophyd 1.11 builds
+    it, and what its image plugin's signals hold. Not staged: on caproto's
+    areadetector_image, ophyd's plugin stage_sigs `enable: 1` writes 1 to a
+    string PV that reads back "1", and ophyd waits for 1 forever."""
+    det = ImageDetector(prefix, name="det")
+    det.wait_for_connection(timeout=10)
+    out = common(det)
+    out["read_configuration"] = values(det.read_configuration())
+    out["image1"] = {attr: getattr(det.image1, attr).get() for attr in IMAGE1_SIGNALS}
+    out["image1_array_data_len"] = len(det.image1.array_data.get())
+    out["stage_sigs"] = {"det": list(det.stage_sigs), "image1": list(det.image1.stage_sigs)}
+    return out
+
+
 if __name__ == "__main__":
     kind, prefix = sys.argv[1], sys.argv[2]
-    result = {"tutorial": tutorial, "soft": soft, "nested": nested, "motor": motor}[kind](prefix)
-    print(json.dumps(result, default=list))
+    kinds = {"tutorial": tutorial, "soft": soft, "nested": nested, "motor": motor, "areadetector": areadetector}
+    result = kinds[kind](prefix)
+    print(json.dumps(result, default=lambda x: x.tolist() if hasattr(x, "tolist") else list(x)))

@@ -2,8 +2,8 @@
 //! loopback: EPICS base's soft IOC (`iocs/soft.db`, or any [`SoftDatabase`],
 //! through the `epicscorelibs` Python package), the staging tutorial's own
 //! IOC (caproto's `trigger_with_pc`), caproto's motor record simulation
-//! (`fake_motor_record`) and a scaler record simulated with caproto
-//! (`iocs/scaler_ioc.py`). All come from the project's Python environment, `.venv` at the repository root (`scripts/setup-venv.sh`).
+//! (`fake_motor_record`), its areaDetector simulation (`areadetector_image`) and a
+//! scaler record simulated with caproto (`iocs/scaler_ioc.py`). All come from the project's Python environment, `.venv` at the repository root (`scripts/setup-venv.sh`).
 //!
 //! # One CA client, several IOCs
 //!
@@ -78,6 +78,11 @@ pub enum IocKind {
     /// `scaler1`, with the fields ophyd's `EpicsScaler` reads (`.CNT`,
     /// `.TP`, `.S1`..`.S32`, `.NM1`..`.NM32`, ...).
     Scaler,
+    /// caproto's areaDetector simulation, `too_clever.areadetector_image`:
+    /// `cam1:` and `image1:` with the PVs of ophyd's `SimDetectorCam` and
+    /// `ImagePlugin`, served as numbers and strings rather than enums, and
+    /// no acquisition. It spends 5 s at start trying to reach `13SIM1:`.
+    AreaDetectorImage,
 }
 
 impl IocKind {
@@ -87,6 +92,7 @@ impl IocKind {
             IocKind::TriggerWithPc => "tpc",
             IocKind::FakeMotorRecord => "fmr",
             IocKind::Scaler => "scl",
+            IocKind::AreaDetectorImage => "adi",
         }
     }
 }
@@ -312,7 +318,9 @@ impl Ioc {
     pub fn start(kind: IocKind) -> Result<Ioc, IocError> {
         let database = match kind {
             IocKind::Soft => SoftDatabase::standard(),
-            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::Scaler => SoftDatabase::new(),
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::Scaler | IocKind::AreaDetectorImage => {
+                SoftDatabase::new()
+            }
         };
         Ioc::launched(kind, database)
     }
@@ -370,6 +378,14 @@ impl Ioc {
     /// When it does not start, with its output.
     pub fn scaler() -> Ioc {
         Ioc::start(IocKind::Scaler).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Start caproto's areaDetector simulation, `areadetector_image`.
+    ///
+    /// # Panics
+    /// When it does not start, with its output.
+    pub fn areadetector_image() -> Ioc {
+        Ioc::start(IocKind::AreaDetectorImage).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The kind of IOC.
@@ -431,10 +447,11 @@ impl Ioc {
                 command.arg(dir.join("softioc.py"));
                 self.database.add_to(&mut command, &self.prefix);
             }
-            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::Scaler => {
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::Scaler | IocKind::AreaDetectorImage => {
                 let module = match self.kind {
                     IocKind::TriggerWithPc => "caproto.ioc_examples.too_clever.trigger_with_pc",
                     IocKind::FakeMotorRecord => "caproto.ioc_examples.fake_motor_record",
+                    IocKind::AreaDetectorImage => "caproto.ioc_examples.too_clever.areadetector_image",
                     // iocs/scaler_ioc.py, beside the launcher.
                     IocKind::Scaler => "scaler_ioc",
                     IocKind::Soft => unreachable!("the soft IOC has a launcher of its own"),
@@ -486,7 +503,9 @@ impl Ioc {
     fn wait_until_serving(&mut self) -> Result<(), IocError> {
         let ready = match self.kind {
             IocKind::Soft => "IOC Running",
-            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::Scaler => "Server startup complete",
+            IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::Scaler | IocKind::AreaDetectorImage => {
+                "Server startup complete"
+            }
         };
         let started = Instant::now();
         loop {
@@ -495,9 +514,10 @@ impl Ioc {
                 // Either server may fall back to another port when its own is taken.
                 let on_its_port = match self.kind {
                     IocKind::Soft => !output.contains("Configured TCP port was unavailable"),
-                    IocKind::TriggerWithPc | IocKind::FakeMotorRecord | IocKind::Scaler => {
-                        output.contains(&format!("Listening on 127.0.0.1:{}", self.port()))
-                    }
+                    IocKind::TriggerWithPc
+                    | IocKind::FakeMotorRecord
+                    | IocKind::Scaler
+                    | IocKind::AreaDetectorImage => output.contains(&format!("Listening on 127.0.0.1:{}", self.port())),
                 };
                 if !on_its_port {
                     return Err(self.failure(&format!("another process took its port {}", self.port())));

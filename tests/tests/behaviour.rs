@@ -539,7 +539,7 @@ async fn a_signal_of_the_wrong_type_fails_at_connect_naming_the_pv_and_both_type
         (connect_error::<F, String>(&f, "double").await, "double", "String", "a DOUBLE scalar"),
         (connect_error::<F, f64>(&f, "string").await, "string", "f64", "a STRING scalar"),
         (connect_error::<F, f64>(&f, "doubles").await, "doubles", "f64", "a DOUBLE array of 16"),
-        (connect_error::<F, Enum>(&f, "long").await, "long", "Enum", "a LONG scalar"),
+        (connect_error::<F, Enum>(&f, "double").await, "double", "Enum", "a DOUBLE scalar"),
         (connect_error::<F, Vec<String>>(&f, "doubles").await, "doubles", "Vec<String>", "a DOUBLE array of 16"),
     ];
     assert_type_mismatches(&f, cases);

@@ -518,7 +518,7 @@ impl Bench {
             }
         }
         for (i, pv) in STAGED.iter().enumerate() {
-            let changed = self.ioc.get(pv).map_or(true, |v| !identical(&v, &self.originals[i]));
+            let changed = self.ioc.get(pv).is_none_or(|v| !identical(&v, &self.originals[i]));
             if changed && !reported.iter().any(|entry| *entry.source == *format!("PV:{pv}")) {
                 return Err(format!(
                     "after {after}: {pv} holds {:?}, not its original {:?}, and nothing reports it as still changed",

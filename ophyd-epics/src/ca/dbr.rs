@@ -2,29 +2,9 @@
 //! delivers (`DBR_TIME_*` values, `DBR_CTRL_*` metadata) into
 //! [`PvReading`]s and [`PvMetadata`], and how to lay out a [`Value`] for a put.
 //!
-//! # Text, byte for byte
-//!
-//! Channel Access strings are bytes, and an IOC may hold bytes that are not
-//! UTF-8 (Latin-1 `"25°C"` is `32 35 B0 43`). A value read and written back
-//! (staging's restore) must give the IOC the bytes it had, so text is
-//! decoded by [`decode_text`] and encoded by [`encode_text`], which undoes it
-//! exactly:
-//!
-//! - valid UTF-8 decodes to the characters it encodes;
-//! - each byte that is not part of valid UTF-8 (always 0x80 to 0xFF: ASCII
-//!   bytes are valid) decodes to the private-use character U+EF00 + byte,
-//!   one of the 128 *raw-byte characters* U+EF80 to U+EFFF (the range
-//!   MirBSD's OPTU-8 uses for the same purpose);
-//! - a raw-byte character that the IOC sent as valid UTF-8 (`EE BE 80` to
-//!   `EE BF BF`) decodes to the three raw-byte characters of its three
-//!   bytes, so that no decoded raw-byte character ever stands for itself.
-//!
-//! Encoding writes each raw-byte character as its byte and every other
-//! character as UTF-8. Each of the three cases is encoded back to the bytes
-//! it was decoded from, so `encode_text(&decode_text(b)) == b` for all bytes
-//! `b`, and two different byte strings never decode to the same text. Text
-//! that did not come from an IOC is written as UTF-8, except for raw-byte
-//! characters, which are written as their bytes.
+//! Text is decoded and encoded byte for byte (see
+//! [`decode_text`](crate::signal::text::decode_text)): a string read and
+//! written back gives the IOC the bytes it had.
 
 use std::ffi::{c_char, c_long, c_void};
 use std::mem::offset_of;
@@ -33,6 +13,7 @@ use std::ptr;
 use epics_ca_sys as sys;
 use ophyd_core::Value;
 
+use crate::signal::text::{decode_text, encode_text};
 use crate::transport::{NativeType, PvError, PvMetadata, PvReading};
 
 /// Seconds from the Unix epoch (1970) to the EPICS epoch (1990).
@@ -123,46 +104,6 @@ unsafe fn elements<T: Copy>(dbr: *const c_void, offset: usize, count: usize) -> 
             unsafe { ptr::read_unaligned(first.add(i)) }
         })
         .collect()
-}
-
-/// The character that stands for `byte`, one that is not part of valid
-/// UTF-8 (so 0x80 to 0xFF): U+EF00 + byte.
-fn raw_byte_char(byte: u8) -> char {
-    debug_assert!(byte >= 0x80, "ASCII is always valid UTF-8");
-    char::from_u32(0xEF00 + u32::from(byte)).expect("U+EF80..U+EFFF are characters")
-}
-
-/// The byte a raw-byte character stands for; `None` for other characters.
-fn raw_byte(c: char) -> Option<u8> {
-    u32::from(c).checked_sub(0xEF00).and_then(|byte| u8::try_from(byte).ok()).filter(|&byte| byte >= 0x80)
-}
-
-/// Text from Channel Access bytes, reversibly (see the module documentation).
-pub(crate) fn decode_text(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if raw_byte(c).is_some() {
-                text.extend(c.encode_utf8(&mut [0; 4]).bytes().map(raw_byte_char));
-            } else {
-                text.push(c);
-            }
-        }
-        text.extend(chunk.invalid().iter().map(|&byte| raw_byte_char(byte)));
-    }
-    text
-}
-
-/// The bytes [`decode_text`] decoded `text` from.
-pub(crate) fn encode_text(text: &str) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(text.len());
-    for c in text.chars() {
-        match raw_byte(c) {
-            Some(byte) => bytes.push(byte),
-            None => bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
-        }
-    }
-    bytes
 }
 
 /// A C string in a fixed-size field: up to the first NUL.
@@ -488,58 +429,6 @@ mod tests {
         assert_eq!(encode(&Value::from("x".repeat(39)), NativeType::String).map(|p| p.count()), Ok(1));
         let err = encode(&Value::from("x".repeat(40)), NativeType::String).unwrap_err();
         assert!(matches!(&err, PvError::BadValue(m) if m.contains("at most 39 bytes")), "{err:?}");
-    }
-
-    /// Every byte string of up to `len` bytes over `alphabet`.
-    fn all_strings(alphabet: &[u8], len: usize) -> Vec<Vec<u8>> {
-        let mut all = vec![Vec::new()];
-        let mut last = vec![Vec::new()];
-        for _ in 0..len {
-            last = last.iter().flat_map(|s| alphabet.iter().map(move |&b| [s.as_slice(), &[b]].concat())).collect();
-            all.extend(last.iter().cloned());
-        }
-        all
-    }
-
-    #[test]
-    fn text_decodes_and_encodes_back_byte_for_byte() {
-        let samples: [&[u8]; 10] = [
-            b"25\xb0C",                    // Latin-1
-            "25°C".as_bytes(),             // UTF-8
-            "µm, 日本, 🦀".as_bytes(),     // two, three and four bytes
-            "\u{EFB0}".as_bytes(),         // a raw-byte character sent as UTF-8
-            "\u{EF80}\u{EFFF}".as_bytes(), // the first and the last
-            "\u{EF7F}\u{F000}".as_bytes(), // their neighbours, which are no escapes
-            b"\xee\xbe",                   // a raw-byte character cut short
-            b"\xe6\x97 \xf0\x9f\xa6",      // other characters cut short
-            b"\xc0\x80\xed\xa0\x80\xff",   // overlong, a surrogate, never valid
-            b"",
-        ];
-        for bytes in samples {
-            assert_eq!(encode_text(&decode_text(bytes)), bytes, "{bytes:x?} -> {:?}", decode_text(bytes));
-        }
-        // Every string of up to three bytes made of ASCII, every lead and
-        // continuation byte kind, and the escapes' own UTF-8.
-        let alphabet = [b'a', 0x7f, 0x80, 0xb0, 0xbe, 0xbf, 0xc2, 0xe6, 0xee, 0xef, 0xf0, 0xf4, 0xf8, 0xff];
-        for bytes in all_strings(&alphabet, 3) {
-            assert_eq!(encode_text(&decode_text(&bytes)), bytes, "{bytes:x?} -> {:?}", decode_text(&bytes));
-        }
-        for a in 0..=255u8 {
-            for b in 0..=255u8 {
-                assert_eq!(encode_text(&decode_text(&[a, b])), [a, b]);
-            }
-        }
-    }
-
-    #[test]
-    fn valid_utf8_stays_and_other_bytes_become_raw_byte_characters() {
-        assert_eq!(decode_text("25°C".as_bytes()), "25°C");
-        assert_eq!(decode_text(b"25\xb0C"), "25\u{EFB0}C");
-        // A raw-byte character the IOC holds as UTF-8 does not stand for
-        // its byte: it decodes to its three bytes, so the two never meet.
-        assert_eq!(decode_text("\u{EFB0}".as_bytes()), "\u{EFEE}\u{EFBE}\u{EFB0}");
-        assert_ne!(decode_text("\u{EFB0}".as_bytes()), decode_text(b"\xb0"));
-        assert_eq!(encode_text("\u{EFEE}\u{EFBE}\u{EFB0}"), "\u{EFB0}".as_bytes());
     }
 
     #[test]

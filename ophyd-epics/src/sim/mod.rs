@@ -126,6 +126,45 @@ impl PvSpec {
         PvSpec::new(name, NativeType::Double, capacity.max(1), Value::FloatArray(value), metadata)
     }
 
+    /// A long string: a CHAR array with room for `capacity` bytes, holding
+    /// `text` and its terminating NUL, as areaDetector's file paths and
+    /// names are (waveform records of FTVL `CHAR`). An
+    /// `EpicsSignal<String>` reads and writes it as text; the IOC itself
+    /// writes text into it with [`SimIoc::write`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
+    /// use ophyd_core::prelude::*;
+    /// use ophyd_epics::{sim::{PvSpec, SimIoc}, EpicsSignal};
+    /// let ioc = SimIoc::new();
+    /// ioc.add(PvSpec::long_string("HDF1:FilePath", "/data/", 256));
+    /// let path = EpicsSignal::<String>::new("HDF1:FilePath", "file_path");
+    /// path.connect(&ioc.transport()).await?;
+    /// assert_eq!(path.get().await?, "/data/");
+    /// path.put("/data/2024/".to_owned()).await?; // longer than a STRING's 39 bytes is fine too
+    /// assert_eq!(ioc.get_text("HDF1:FilePath").as_deref(), Some("/data/2024/"));
+    /// # Ok(()) }
+    /// ```
+    pub fn long_string(name: &str, text: &str, capacity: usize) -> PvSpec {
+        let spec = PvSpec::int_waveform(name, NativeType::Char, Vec::new(), capacity.max(2));
+        let value = text_bytes(text, spec.info.count);
+        PvSpec { value, ..spec }
+    }
+
+    /// An array of integers of `native` type (`Long`, `Short` or `Char`)
+    /// with room for `capacity` elements, holding `value`.
+    ///
+    /// # Panics
+    /// If `native` is not an integer type: that is a bug in the simulation.
+    pub fn int_waveform(name: &str, native: NativeType, value: Vec<i64>, capacity: usize) -> PvSpec {
+        assert!(
+            matches!(native, NativeType::Long | NativeType::Short | NativeType::Char),
+            "an integer waveform holds LONG, SHORT or CHAR elements, not {native}"
+        );
+        let metadata = PvSpec::long(name, 0).metadata;
+        PvSpec::new(name, native, capacity.max(1), Value::IntArray(value), metadata)
+    }
+
     /// Engineering units.
     pub fn units(mut self, units: &str) -> PvSpec {
         self.metadata.units = Some(units.to_owned());
@@ -157,6 +196,15 @@ impl PvSpec {
         self.on_put = Some(Arc::new(handler));
         self
     }
+}
+
+/// `text` as a CHAR array of `capacity` holds it: its bytes (cut to fit,
+/// as a driver copying a C string does) and a NUL.
+fn text_bytes(text: &str, capacity: usize) -> Value {
+    let mut bytes = crate::signal::text::encode_text(text);
+    bytes.truncate(capacity.saturating_sub(1));
+    bytes.push(0);
+    Value::IntArray(bytes.into_iter().map(i64::from).collect())
 }
 
 struct PvState {
@@ -203,6 +251,17 @@ impl SimPv {
         let subscribers: Vec<PvCallback> = lock(&self.subscribers).iter().map(|(_, c)| c.clone()).collect();
         for cb in subscribers {
             cb(reading);
+        }
+    }
+
+    /// `value` as the IOC itself writes it: text into a CHAR array as its
+    /// bytes and a NUL (clients write the bytes).
+    fn inside(&self, value: Value) -> Value {
+        match value {
+            Value::String(text) if self.info.native == NativeType::Char && self.info.count > 1 => {
+                text_bytes(&text, self.info.count)
+            }
+            other => other,
         }
     }
 
@@ -374,16 +433,31 @@ impl SimIoc {
     /// # Panics
     /// If there is no such PV or the value does not convert: that is a bug
     /// in the simulation, not a client error.
+    /// Text written to a CHAR array (a [long string](PvSpec::long_string))
+    /// becomes its bytes and a NUL.
     pub fn write(&self, pv: &str, value: impl Into<Value>) {
         let p = self.expect_pv(pv);
-        let v = p.convert(&value.into()).unwrap_or_else(|e| panic!("simulated write to {pv}: {e}"));
+        let v = p.convert(&p.inside(value.into())).unwrap_or_else(|e| panic!("simulated write to {pv}: {e}"));
         p.store(v, 0);
+    }
+
+    /// The text `pv` holds: a STRING's value, or a CHAR array's bytes up to
+    /// the first NUL; `None` for other PVs, or if there is no such PV.
+    pub fn get_text(&self, pv: &str) -> Option<String> {
+        match self.get(pv)? {
+            Value::String(text) => Some(text),
+            Value::IntArray(bytes) if self.pv(pv)?.info.native == NativeType::Char => {
+                let bytes: Vec<u8> = bytes.iter().map(|&b| b as u8).take_while(|&b| b != 0).collect();
+                Some(crate::signal::text::decode_text(&bytes))
+            }
+            _ => None,
+        }
     }
 
     /// [`SimIoc::write`], or why `value` does not convert to `pv`'s type.
     pub(crate) fn try_write(&self, pv: &str, value: &Value) -> Result<(), String> {
         let p = self.pv(pv).ok_or_else(|| format!("the simulated IOC has no PV {pv:?}"))?;
-        p.store(p.convert(value)?, 0);
+        p.store(p.convert(&p.inside(value.clone()))?, 0);
         Ok(())
     }
 
