@@ -11,6 +11,7 @@
 //! The example programs (`examples/`) share [`program`], [`runs`] and
 //! [`Error`].
 
+pub mod area_detector;
 mod error;
 pub mod hand_staged;
 pub mod program;

@@ -63,7 +63,7 @@ fn triggered_detector_rejects_unknown_arguments_with_usage() {
 
 #[test]
 fn help_lists_every_option_with_its_default() {
-    let programs: [(&str, &[&str]); 3] = [
+    let programs: [(&str, &[&str]); 4] = [
         ("triggered_detector", &["--json", "--ca <PREFIX>", "--exposure-time <SECONDS>"]),
         (
             "count",
@@ -79,6 +79,10 @@ fn help_lists_every_option_with_its_default() {
         (
             "scan",
             &["--num <N>", "--motor <PV>", "--ca <PREFIX>", "--exposure-time <SECONDS>", "--jsonl <PATH>", "--quiet"],
+        ),
+        (
+            "area_detector",
+            &["--num <N>", "--dir <DIR>", "--ca <PREFIX>", "--exposure-time <SECONDS>", "--jsonl <PATH>", "--quiet"],
         ),
     ];
     for (program, options) in programs {
@@ -226,4 +230,47 @@ fn motor_json_moves_to_2_5_and_refuses_20_with_a_limit_error() {
     assert_eq!(json["limit_error"]["name"], "LimitError");
     let message = json["limit_error"]["message"].as_str().unwrap();
     assert!(message.contains("`motor` cannot move to 20") && message.contains("[0, 10]"), "{message}");
+}
+
+/// The project's Python (its venv, made by the README's test command).
+fn venv_python() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")
+}
+
+#[test]
+fn area_detector_writes_frames_to_an_hdf5_file_its_documents_point_at() {
+    let dir = std::env::temp_dir().join(format!("ophyd-rs-area-detector-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let jsonl = dir.join("run.jsonl");
+    let frames = dir.join("frames/run1");
+    let out = example("area_detector")
+        .args(["--num", "5", "--exposure-time", "0.01", "--quiet", "--dir"])
+        .arg(&frames)
+        .arg("--jsonl")
+        .arg(&jsonl)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("det_stats1_total"), "the live table shows each frame's total:\n{stdout}");
+    let file = std::fs::read_dir(&frames).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
+    assert_eq!(file.len(), 1, "one file for the run: {file:?}");
+    assert!(stderr.contains(&format!("frames written to file://localhost{}", file[0].display())), "{stderr}");
+
+    // What a reader of the run finds: every document valid, every
+    // stream_datum's frames in the file with the described shape and dtype.
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/python/check_stream_documents.py");
+    let check = Command::new(venv_python()).arg(script).arg(&jsonl).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let found: Json = serde_json::from_slice(&check.stdout).unwrap();
+    let counts = &found["counts"];
+    assert_eq!(
+        (&counts["stream_resource"], &counts["stream_datum"], &counts["event"]),
+        (&Json::from(1), &5.into(), &5.into())
+    );
+    let frames_in_file: Vec<&Json> = found["frames"].as_object().unwrap().values().collect();
+    assert_eq!(frames_in_file, [&Json::from(5)]);
+    let covered: Vec<&Json> = found["covered"].as_object().unwrap().values().collect();
+    assert_eq!(covered, [&serde_json::json!([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]])]);
+    std::fs::remove_dir_all(dir).unwrap();
 }

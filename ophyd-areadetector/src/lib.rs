@@ -52,6 +52,8 @@
 //!   [`RoiPlugin`], [`Hdf5Plugin`] (with [`HdfWriter`]: each run to a new
 //!   file); [`plugin_base!`] declares a plugin of your own.
 //! - Triggering, in [`trigger`]: [`single_trigger`].
+//! - Where the frames are, for the run's `stream_resource` and
+//!   `stream_datum` documents: [`HdfStream`].
 //! - The simulated areaDetector on the simulated IOC, in [`sim`].
 //!
 //! The simulated IOC writes HDF5 with `rust-hdf5`, HDF5 in pure Rust: no C
@@ -63,6 +65,7 @@ pub mod cam;
 mod datatype;
 pub mod plugins;
 pub mod sim;
+mod stream;
 mod template;
 pub mod trigger;
 
@@ -72,6 +75,7 @@ pub use plugins::{
     FileWriteMode, Hdf5Plugin, HdfFile, HdfWriter, Image, ImagePlugin, Plugin, PluginBase, RoiPlugin, StatsPlugin,
     DATASET,
 };
+pub use stream::{HdfStream, HDF5_MIMETYPE};
 pub use template::{format_file_template, TemplateError};
 pub use trigger::{single_trigger, TRIGGER_TIMEOUT_MARGIN};
 

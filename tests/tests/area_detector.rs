@@ -545,6 +545,33 @@ async fn a_run_whose_trigger_fails_mid_way_ends_fail_and_puts_every_setting_back
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_run_aborted_mid_way_stops_capture_and_puts_every_setting_back() {
+    let dir = scratch("aborted");
+    let (ioc, _sim, det) = file_writing_detector(&dir).await;
+    let pvs = staged_pvs(&det);
+    let before = snapshot(&ioc, &pvs);
+    // Abort once the second frame is counted.
+    let mut re = RunEngine::new();
+    let control = re.control();
+    let counter: Arc<dyn PvChannel> = ioc.transport().connect("13SIM1:cam1:ArrayCounter_RBV").await.unwrap();
+    let _abort = counter
+        .subscribe(Arc::new(move |reading| {
+            if reading.value.as_f64() >= Some(2.0) {
+                control.abort("the beam dumped");
+            }
+        }))
+        .unwrap();
+
+    let summary = re.run(count(&[&det], 10, Duration::ZERO)).await.unwrap();
+    assert_eq!(summary.exit_status, ophyd_run::ExitStatus::Abort);
+    assert!(summary.num_events < 10, "{} events", summary.num_events);
+    assert_eq!(snapshot(&ioc, &pvs), before, "every setting put back");
+    assert_eq!(det.hdf1.capture.get_label().await.unwrap(), "Done", "capture stopped");
+    assert_eq!(state_of(&det), Staged::No);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 // --- HDF5 files ----------------------------------------------------------------
 
 /// What h5py reads of `file` (`tests/python/hdf5_frames.py`).
