@@ -53,7 +53,7 @@ impl WritesStreamAssets for FileWritingDetector {
     }
 
     async fn collect_asset_docs(&self) -> ophyd_core::Result<Vec<StreamAsset>> {
-        self.frames.collect(self.name(), &self.hdf1).await
+        self.frames.collect(self.name(), &self.cam, &self.hdf1).await
     }
 }
 

@@ -75,7 +75,7 @@ pub use plugins::{
     FileWriteMode, Hdf5Plugin, HdfFile, HdfWriter, Image, ImagePlugin, Plugin, PluginBase, RoiPlugin, StatsPlugin,
     DATASET,
 };
-pub use stream::{HdfStream, HDF5_MIMETYPE};
+pub use stream::{HdfStream, FRAMES_WRITTEN_TIMEOUT, HDF5_MIMETYPE};
 pub use template::{format_file_template, TemplateError};
 pub use trigger::{single_trigger, TRIGGER_TIMEOUT_MARGIN};
 

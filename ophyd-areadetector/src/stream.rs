@@ -6,11 +6,14 @@
 //! [`HdfWriter`]: crate::HdfWriter
 
 use std::sync::Mutex;
+use std::time::Duration;
 
-use ophyd_core::{DataKey, DataMap, Dtype, Result, Signal, StreamAsset, StreamDatum, StreamResource, Value};
+use ophyd_core::{
+    DataKey, DataMap, Dtype, DynComponent, Error, Result, Signal, StreamAsset, StreamDatum, StreamResource, Value,
+};
 
 use crate::cam::Camera;
-use crate::plugins::Hdf5Plugin;
+use crate::plugins::{Hdf5Plugin, HdfFile};
 
 /// The stream assets of a file-writing detector: hold one as a plain field
 /// of the detector and forward its `WritesStreamAssets` to it.
@@ -43,7 +46,7 @@ use crate::plugins::Hdf5Plugin;
 ///         self.frames.describe(self.name(), &self.cam, &self.hdf1).await
 ///     }
 ///     async fn collect_asset_docs(&self) -> ophyd_core::Result<Vec<StreamAsset>> {
-///         self.frames.collect(self.name(), &self.hdf1).await
+///         self.frames.collect(self.name(), &self.cam, &self.hdf1).await
 ///     }
 /// }
 ///
@@ -71,18 +74,33 @@ pub struct HdfStream {
 /// What has been reported of the current file.
 #[derive(Debug, Default)]
 struct Reported {
-    /// The file the resource was made for, and the resource's uid.
+    /// The file described (its [`HdfFile::uid`]) and how.
+    described: Option<(String, Layout)>,
+    /// The file whose resource was made (its uid), and the resource's uid.
     resource: Option<(String, String)>,
     /// Events whose frames were reported in a datum.
     events: u64,
-    /// Frames one event takes (`NumImages` when described).
+}
+
+/// How a run's frames lie in its file.
+#[derive(Clone, Debug)]
+struct Layout {
+    /// Frames one event takes: 1 in Single image mode, else `NumImages`.
     frames_per_event: u64,
-    /// A chunk of the dataset: `[frames per event, *frame]`.
+    /// The data key's shape: `[frames per event, *frame]`.
+    shape: Vec<usize>,
+    /// The numpy dtype of the elements.
+    dtype_numpy: &'static str,
+    /// A chunk of the dataset: `[NumFramesChunks (at least 1), *frame]`.
     chunk_shape: Vec<i64>,
 }
 
 /// The HDF5 mimetype of a `StreamResource` (ophyd-async's).
 pub const HDF5_MIMETYPE: &str = "application/x-hdf5";
+
+/// How long [`HdfStream::collect`] waits for an event's frames to be
+/// written (ophyd-async waits too: a plugin may lag the camera).
+pub const FRAMES_WRITTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl HdfStream {
     /// A stream with nothing reported yet.
@@ -99,47 +117,56 @@ impl HdfStream {
         let Some(file) = hdf.file() else {
             return Ok(keys);
         };
-        let (frames, per_event) = futures::try_join!(cam.frame_info(), cam.num_images().get())?;
-        let per_event = u64::try_from(per_event).unwrap_or(1).max(1);
-        let shape: Vec<usize> = std::iter::once(per_event as usize).chain(frames.shape.iter().copied()).collect();
-        {
-            let mut reported = self.lock();
-            reported.frames_per_event = per_event;
-            reported.chunk_shape = shape.iter().map(|&d| d as i64).collect();
-        }
-        let mut key = DataKey::new(file.uri(), Dtype::Array, shape);
-        key.dtype_numpy = Some(frames.dtype_numpy().to_owned());
+        let layout = self.layout(&file, cam, hdf).await?;
+        let mut key = DataKey::new(file.uri(), Dtype::Array, layout.shape.clone());
+        key.dtype_numpy = Some(layout.dtype_numpy.to_owned());
         key.external = Some("STREAM:".to_owned());
         keys.insert(name.into(), key);
         Ok(keys)
     }
 
     /// The resource of the current file (once per file, first) and a
-    /// datum for the events whose frames were written since the last call.
-    pub async fn collect(&self, name: &str, hdf: &Hdf5Plugin) -> Result<Vec<StreamAsset>> {
+    /// datum for this event: its frames are waited for (at most
+    /// [`FRAMES_WRITTEN_TIMEOUT`]); a capture that stopped, or a frame
+    /// count that went backwards, is an error naming the plugin's PVs.
+    pub async fn collect<C: Camera>(&self, name: &str, cam: &C, hdf: &Hdf5Plugin) -> Result<Vec<StreamAsset>> {
         let Some(file) = hdf.file() else {
             return Ok(Vec::new());
         };
-        let written = hdf.frames_written().await?;
-        let mut reported = self.lock();
+        let layout = self.layout(&file, cam, hdf).await?;
         let mut assets = Vec::new();
-        let fresh = reported.resource.as_ref().is_none_or(|(full_name, _)| *full_name != file.full_file_name);
-        if fresh {
-            let uid = uuid::Uuid::new_v4().to_string();
-            assets.push(StreamAsset::Resource(StreamResource {
-                uid: uid.clone(),
-                data_key: name.to_owned(),
-                mimetype: HDF5_MIMETYPE.to_owned(),
-                uri: file.uri(),
-                parameters: vec![
-                    ("dataset".to_owned(), Value::String(file.dataset.to_owned())),
-                    ("chunk_shape".to_owned(), Value::IntArray(reported.chunk_shape.clone())),
-                ],
-            }));
-            reported.resource = Some((file.full_file_name.clone(), uid));
-            reported.events = 0;
+        let reported_events = {
+            let mut reported = self.lock();
+            if reported.resource.as_ref().is_none_or(|(file_uid, _)| *file_uid != file.uid) {
+                let uid = uuid::Uuid::new_v4().to_string();
+                assets.push(StreamAsset::Resource(StreamResource {
+                    uid: uid.clone(),
+                    data_key: name.to_owned(),
+                    mimetype: HDF5_MIMETYPE.to_owned(),
+                    uri: file.uri(),
+                    parameters: vec![
+                        ("dataset".to_owned(), Value::String(file.dataset.to_owned())),
+                        ("chunk_shape".to_owned(), Value::IntArray(layout.chunk_shape.clone())),
+                    ],
+                }));
+                reported.resource = Some((file.uid.clone(), uid));
+                reported.events = 0;
+            }
+            reported.events
+        };
+        let written = frames_written(hdf, (reported_events + 1) * layout.frames_per_event).await?;
+        if written < reported_events * layout.frames_per_event {
+            return Err(Error::Get {
+                signal: hdf.num_captured.name().to_owned(),
+                pv: hdf.num_captured.read_pv().to_owned(),
+                reason: format!(
+                    "{written} frames captured, fewer than the {} already reported: the file was restarted",
+                    reported_events * layout.frames_per_event
+                ),
+            });
         }
-        let events = written / reported.frames_per_event.max(1);
+        let events = written / layout.frames_per_event;
+        let mut reported = self.lock();
         if events > reported.events {
             let uid = &reported.resource.as_ref().expect("made above").1;
             assets.push(StreamAsset::Datum(StreamDatum {
@@ -152,7 +179,59 @@ impl HdfStream {
         Ok(assets)
     }
 
+    /// How `file`'s frames lie, read from the camera and plugin once per file.
+    async fn layout<C: Camera>(&self, file: &HdfFile, cam: &C, hdf: &Hdf5Plugin) -> Result<Layout> {
+        if let Some((uid, layout)) = &self.lock().described {
+            if *uid == file.uid {
+                return Ok(layout.clone());
+            }
+        }
+        let (frames, mode, images, chunk_frames) = futures::try_join!(
+            cam.frame_info(),
+            cam.image_mode().get(),
+            cam.num_images().get(),
+            hdf.num_frames_chunks.get()
+        )?;
+        let frames_per_event = match mode.index() {
+            Some(0) => 1, // Single
+            _ => u64::try_from(images).unwrap_or(1).max(1),
+        };
+        let shape: Vec<usize> =
+            std::iter::once(frames_per_event as usize).chain(frames.shape.iter().copied()).collect();
+        let chunk_shape =
+            std::iter::once(i64::from(chunk_frames.max(1))).chain(frames.shape.iter().map(|&d| d as i64)).collect();
+        let layout = Layout { frames_per_event, shape, dtype_numpy: frames.dtype_numpy(), chunk_shape };
+        self.lock().described = Some((file.uid.clone(), layout.clone()));
+        Ok(layout)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Reported> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// `NumCaptured_RBV` once it reaches `expected`; sooner if capture stopped
+/// (then an error with the plugin's `WriteMessage`).
+async fn frames_written(hdf: &Hdf5Plugin, expected: u64) -> Result<u64> {
+    let deadline = tokio::time::Instant::now() + FRAMES_WRITTEN_TIMEOUT;
+    loop {
+        let written = hdf.frames_written().await?;
+        if written >= expected {
+            return Ok(written);
+        }
+        if hdf.capture.get().await?.index() != Some(1) {
+            let message = hdf.write_message.get().await.unwrap_or_default();
+            return Err(Error::Failed {
+                what: format!("writing the frames of `{}` to its file", hdf.name()),
+                reason: format!("capture stopped after {written} of {expected} frames: {message}"),
+            });
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: format!("frame {expected} in the file of `{}` ({})", hdf.name(), hdf.num_captured.read_pv()),
+                after: FRAMES_WRITTEN_TIMEOUT,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

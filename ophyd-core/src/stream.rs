@@ -37,8 +37,9 @@ pub struct StreamDatum {
     pub stream_resource: String,
     /// Unique id (event-model suggests `<stream_resource>/<n>`).
     pub uid: String,
-    /// The indices in the resource (frames, for an image stack) the
-    /// latest events cover: `start..stop`, `stop` exclusive.
+    /// The indices in the resource the latest events' data takes, in
+    /// events (an event may hold several frames): `start..stop`, `stop`
+    /// exclusive; one per event not yet covered.
     pub indices: Range<u64>,
 }
 

@@ -422,17 +422,19 @@ impl<'r, 'a> Run<'r, 'a> {
                 timestamps.insert(key.to_string(), json!(reading.timestamp));
             }
         }
-        self.num_events += 1;
         // Where the external data of this point is: resources, then data,
-        // before the event (bluesky's order).
+        // before the event (bluesky's order). Counted only once all of it
+        // is known: a point that fails here has no event.
         let mut assets = Vec::new();
         for d in &self.devices {
             assets.extend(d.collect_asset_docs_dyn().await?);
         }
+        let seq_num = self.num_events + 1;
         for asset in assets {
-            let doc = self.asset_document(asset);
+            let doc = self.asset_document(asset, seq_num)?;
             self.emit(doc);
         }
+        self.num_events = seq_num;
         let event = Event {
             uid: new_uid(),
             time: ophyd_core::now(),
@@ -447,9 +449,11 @@ impl<'r, 'a> Run<'r, 'a> {
     }
 
     /// The document of a device's stream asset, with what the run knows
-    /// (the run, the descriptor, this event's sequence number).
-    fn asset_document(&self, asset: StreamAsset) -> Document {
-        match asset {
+    /// (the run, the descriptor, the sequence numbers of the events whose
+    /// data it is: as many as its indices, ending with `seq_num`'s, as
+    /// bluesky numbers them).
+    fn asset_document(&self, asset: StreamAsset, seq_num: u64) -> Result<Document> {
+        Ok(match asset {
             StreamAsset::Resource(r) => Document::StreamResource(StreamResource {
                 uid: r.uid,
                 data_key: r.data_key,
@@ -462,14 +466,26 @@ impl<'r, 'a> Run<'r, 'a> {
                     .collect(),
                 run_start: self.start.clone().expect("opened before any point"),
             }),
-            StreamAsset::Datum(d) => Document::StreamDatum(StreamDatum {
-                stream_resource: d.stream_resource,
-                uid: d.uid,
-                seq_nums: StreamRange { start: self.num_events, stop: self.num_events + 1 },
-                indices: StreamRange { start: d.indices.start, stop: d.indices.end },
-                descriptor: self.descriptor.clone().expect("described before any event"),
-            }),
-        }
+            StreamAsset::Datum(d) => {
+                let events = d.indices.end.saturating_sub(d.indices.start);
+                if events == 0 || events > seq_num {
+                    return Err(Error::Failed {
+                        what: format!("the stream datum {}", d.uid),
+                        reason: format!(
+                            "it covers indices {}..{}, but {seq_num} event(s) can have data in it",
+                            d.indices.start, d.indices.end
+                        ),
+                    });
+                }
+                Document::StreamDatum(StreamDatum {
+                    stream_resource: d.stream_resource,
+                    uid: d.uid,
+                    seq_nums: StreamRange { start: seq_num + 1 - events, stop: seq_num + 1 },
+                    indices: StreamRange { start: d.indices.start, stop: d.indices.end },
+                    descriptor: self.descriptor.clone().expect("described before any event"),
+                })
+            }
+        })
     }
 
     fn show(&self, status: &Status) {

@@ -653,3 +653,105 @@ async fn a_directory_the_ioc_may_not_make_fails_staging_naming_it_and_puts_every
     assert_eq!(ioc.get_f64("13SIM1:HDF1:WriteStatus"), Some(1.0));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+// --- The documents of a file-writing detector -----------------------------------
+
+/// The tutorial-style file-writing detector of the examples, on its own
+/// simulated areaDetector, writing to `dir`.
+async fn streaming_detector(dir: &Path) -> (SimIoc, examples::area_detector::FileWritingDetector) {
+    use examples::area_detector::{simulated_ioc, FileWritingDetector, SIM_PREFIX};
+    let ioc = simulated_ioc();
+    let det = FileWritingDetector::at(SIM_PREFIX, "det");
+    det.connect(&ioc.transport()).await.unwrap();
+    det.cam.acquire_time.put(0.001).await.unwrap();
+    det.hdf1.write_files(HdfWriter::new(dir).file_names(|| "scan".to_owned())).unwrap();
+    (ioc, det)
+}
+
+fn recorded(re: &mut RunEngine) -> Arc<Mutex<Vec<(String, Json)>>> {
+    let docs = Arc::new(Mutex::new(Vec::new()));
+    let sink = docs.clone();
+    re.subscribe(move |name, doc| sink.lock().unwrap().push((name.to_owned(), serde_json::to_value(doc).unwrap())));
+    docs
+}
+
+#[tokio::test]
+async fn each_run_gets_a_resource_of_its_own_even_when_its_file_has_the_same_name() {
+    let dir = scratch("same-name");
+    let (_ioc, det) = streaming_detector(&dir).await;
+    let mut re = RunEngine::new();
+    let docs = recorded(&mut re);
+    re.run(count(&[&det], 2, Duration::ZERO)).await.unwrap();
+    re.run(count(&[&det], 3, Duration::ZERO)).await.unwrap();
+    let docs = docs.lock().unwrap();
+    ophyd_tests::venv::assert_valid_documents(docs.iter());
+    let of = |name: &'static str| docs.iter().filter(move |(n, _)| n == name).map(|(_, d)| d).collect::<Vec<_>>();
+    let resources = of("stream_resource");
+    assert_eq!(resources.len(), 2, "one per run");
+    assert_ne!(resources[0]["uid"], resources[1]["uid"]);
+    assert_eq!(resources[0]["uri"], resources[1]["uri"], "the same file name, written again");
+    let starts = of("start");
+    assert_eq!((&resources[0]["run_start"], &resources[1]["run_start"]), (&starts[0]["uid"], &starts[1]["uid"]));
+    let datums = of("stream_datum");
+    let ranges: Vec<(Json, Json)> =
+        datums.iter().map(|d| (d["stream_resource"].clone(), d["indices"].clone())).collect();
+    let range =
+        |resource: &Json, start: u64| (resource["uid"].clone(), serde_json::json!({"start": start, "stop": start + 1}));
+    assert_eq!(
+        ranges,
+        [
+            range(resources[0], 0),
+            range(resources[0], 1),
+            range(resources[1], 0),
+            range(resources[1], 1),
+            range(resources[1], 2)
+        ]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_directory_that_is_not_absolute_is_refused_before_anything_changes() {
+    let (ioc, _sim, det) = detector().await;
+    det.hdf1.write_files(HdfWriter::new("frames/run1")).unwrap();
+    let pvs = staged_pvs(&det);
+    let before = snapshot(&ioc, &pvs);
+    let err = det.stage().await.unwrap_err();
+    assert!(err.to_string().contains("frames/run1 is not an absolute path"), "{err}");
+    assert_eq!(snapshot(&ioc, &pvs), before);
+    assert_eq!(state_of(&det), Staged::No);
+}
+
+#[tokio::test]
+async fn a_capture_left_running_is_stopped_before_a_run_opens_its_own_file() {
+    let dir = scratch("left-running");
+    let (_ioc, det) = streaming_detector(&dir).await;
+    // Someone else's capture, still running into a file of theirs.
+    let theirs = dir.join("theirs");
+    std::fs::create_dir_all(&theirs).unwrap();
+    det.hdf1.file_path.put(format!("{}/", theirs.display())).await.unwrap();
+    det.hdf1.file_name.put("theirs".to_owned()).await.unwrap();
+    det.hdf1.file_write_mode.put(2).await.unwrap(); // Stream
+    det.hdf1.lazy_open.put("Yes").await.unwrap();
+    det.hdf1.capture.put(1).await.unwrap();
+    let mut waited = Duration::ZERO;
+    while det.hdf1.capture.get().await.unwrap().index() != Some(1) {
+        assert!(waited < TIMEOUT, "their capture never started: {}", det.hdf1.write_message.get().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += Duration::from_millis(10);
+    }
+
+    let mut re = RunEngine::new();
+    let docs = recorded(&mut re);
+    re.run(count(&[&det], 2, Duration::ZERO)).await.unwrap();
+    let docs = docs.lock().unwrap();
+    let resource = docs.iter().find(|(n, _)| n == "stream_resource").map(|(_, d)| d).unwrap();
+    let uri = resource["uri"].as_str().unwrap();
+    assert!(uri.starts_with(&format!("file://localhost{}/scan", dir.display())), "{uri}");
+    assert_eq!(
+        h5py_reads(uri.trim_start_matches("file://localhost"), false)["shape"][0],
+        2,
+        "both frames in the run's file"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

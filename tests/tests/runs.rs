@@ -459,6 +459,8 @@ struct FrameWriter {
     exposure: SoftSignal<f64>,
     /// The resource's uid once opened, and how many frames were reported.
     reported: Mutex<(Option<String>, u64)>,
+    /// Report frames only once this many are new (0: each one).
+    batch: AtomicU64,
 }
 
 impl Trigger for FrameWriter {
@@ -501,7 +503,8 @@ impl ophyd_core::WritesStreamAssets for FrameWriter {
                 uid
             }
         };
-        if written > reported.1 {
+        let batch = self.batch.load(Ordering::Relaxed).max(1);
+        if written >= reported.1 + batch {
             assets.push(StreamAsset::Datum(StreamDatum {
                 stream_resource: uid.clone(),
                 uid: format!("{uid}/{}", reported.1),
@@ -561,4 +564,30 @@ async fn a_device_writing_outside_the_events_gets_stream_resource_and_stream_dat
         assert_eq!(event["seq_num"], serde_json::json!(i + 1));
         assert!(event["data"].get("cam").is_none(), "external data stays out of the event: {event}");
     }
+}
+
+#[tokio::test]
+async fn a_datum_covering_several_events_has_as_many_sequence_numbers() {
+    let cam = FrameWriter::new("", "cam");
+    cam.batch.store(2, Ordering::Relaxed);
+    let (mut re, docs) = engine();
+    re.run(count(&[&cam], 4, Duration::ZERO)).await.unwrap();
+    let docs = docs.lock().unwrap();
+    venv::assert_valid_documents(docs.iter());
+    let datums: Vec<(&Json, &Json)> =
+        docs.iter().filter(|(n, _)| n == "stream_datum").map(|(_, d)| (&d["indices"], &d["seq_nums"])).collect();
+    let range = |start: u64, stop: u64| serde_json::json!({"start": start, "stop": stop});
+    assert_eq!(datums, [(&range(0, 2), &range(1, 3)), (&range(2, 4), &range(3, 5))]);
+}
+
+#[tokio::test]
+async fn a_datum_covering_more_events_than_the_run_has_fails_the_run() {
+    let cam = FrameWriter::new("", "cam");
+    cam.frames.put(3).await.unwrap(); // frames from before the run
+    let (mut re, docs) = engine();
+    let err = re.run(count(&[&cam], 2, Duration::ZERO)).await.unwrap_err();
+    assert!(err.to_string().contains("covers indices 0..4, but 1 event(s) can have data in it"), "{err}");
+    let docs = docs.lock().unwrap();
+    assert!(docs.iter().all(|(n, _)| n != "event"), "no event without its data");
+    assert_eq!(docs.last().unwrap().1["exit_status"], "fail");
 }

@@ -276,12 +276,16 @@ fn random_file_name() -> String {
 /// [`Hdf5Plugin::frames_written`], it is all an event-model
 /// `StreamResource` and its `StreamDatum`s say, as ophyd-async fills them:
 /// `uri` [`HdfFile::uri`], `mimetype` `"application/x-hdf5"`,
-/// `parameters` `{"dataset": dataset, "chunk_shape": frame_info.chunk_shape()}`,
-/// a data key of shape `[1, *frame_info.shape]` and `dtype_numpy`
-/// `frame_info.dtype_numpy()`, and after each trigger the frames written
-/// since the last datum.
+/// `parameters` `{"dataset": dataset, "chunk_shape": [NumFramesChunks, *frame]}`,
+/// a data key of shape `[frames per event, *frame_info.shape]` and
+/// `dtype_numpy` `frame_info.dtype_numpy()`, and after each trigger the
+/// events whose frames were written since the last datum (see
+/// [`HdfStream`](crate::HdfStream)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HdfFile {
+    /// A new unique id at each stage: the run's file, even when two runs
+    /// give their files the same name.
+    pub uid: String,
     /// The directory, as written to `FilePath` (with a trailing `/`).
     pub directory: String,
     /// The run's `FileName`.
@@ -447,7 +451,22 @@ impl Stage for Hdf5Plugin {
     /// failure puts back everything already changed.
     async fn stage(&self) -> Result<()> {
         let Some(writer) = self.writer() else { return self.stage_default().await };
+        if !writer.directory.is_absolute() {
+            // A relative FilePath is resolved by the IOC, wherever it runs,
+            // and makes no file:// URI for the run's documents.
+            return Err(Error::Failed {
+                what: format!("staging `{}` to write files", self.name()),
+                reason: format!("the directory {} is not an absolute path", writer.directory.display()),
+            });
+        }
+        // A capture left running (a crash, another client) would put this
+        // run's frames in its file: stop it first, as ophyd does.
+        if self.capture.get().await?.index() == Some(1) {
+            let options = ophyd_core::SetAndWait { timeout: CAPTURE_TIMEOUT, ..ophyd_core::SetAndWait::default() };
+            ophyd_core::set_and_wait_with(&self.capture, 0, options).await?;
+        }
         let file = HdfFile {
+            uid: uuid::Uuid::new_v4().to_string(),
             directory: writer.file_path(),
             name: (writer.file_names)(),
             full_file_name: String::new(),
