@@ -18,6 +18,9 @@ pub struct TemplateError {
     pub reason: String,
 }
 
+/// The longest file name ADCore holds (`MAX_FILENAME_LEN`).
+const MAX_FILENAME_LEN: usize = 256;
+
 /// The full file name `template` makes of `path`, `name` and `number`, as
 /// NDPluginFile's `epicsSnprintf(template, path, name, number)` does: each
 /// conversion takes the next argument; `%s` takes text, `%d`, `%i` and `%u`
@@ -29,6 +32,7 @@ pub struct TemplateError {
 /// assert_eq!(format_file_template("%s%s_%6.6d.h5", "/data/", "scan", 7).unwrap(), "/data/scan_000007.h5");
 /// assert_eq!(format_file_template("%s%s.h5", "/data/", "scan", 7).unwrap(), "/data/scan.h5");
 /// assert!(format_file_template("%s%s%f", "/data/", "scan", 7).is_err());
+/// assert!(format_file_template("%s%s_%999999999999d.h5", "/data/", "scan", 7).is_err());
 /// ```
 pub fn format_file_template(template: &str, path: &str, name: &str, number: i32) -> Result<String, TemplateError> {
     let error = |reason: String| TemplateError { template: template.to_owned(), reason };
@@ -63,6 +67,11 @@ pub fn format_file_template(template: &str, path: &str, name: &str, number: i32)
         } else {
             None
         };
+        // ADCore's file names hold at most MAX_FILENAME_LEN characters: a
+        // wider field is a mistake, not a name to allocate.
+        if width.max(precision).is_some_and(|w| w > MAX_FILENAME_LEN) {
+            return Err(error(format!("a field wider than {MAX_FILENAME_LEN} characters makes no file name")));
+        }
         let conversion = chars.next().ok_or_else(|| error("it ends in the middle of a conversion".into()))?;
         if conversion == '%' {
             out.push('%');

@@ -116,8 +116,10 @@ impl Statistics {
                     wyy += v * fy * fy;
                     wxy += v * fx * fy;
                 }
-                let on_edge =
-                    x < bgd_width || y < bgd_width || x + bgd_width >= frame.width || y + bgd_width >= frame.height;
+                let on_edge = x < bgd_width
+                    || y < bgd_width
+                    || x.saturating_add(bgd_width) >= frame.width
+                    || y.saturating_add(bgd_width) >= frame.height;
                 if bgd_width > 0 && on_edge {
                     background += v;
                     edge += 1;
