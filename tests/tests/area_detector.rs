@@ -472,11 +472,11 @@ async fn file_writing_detector(dir: &Path) -> (SimIoc, SimAreaDetector, Detector
 }
 
 #[tokio::test(start_paused = true)]
-async fn staging_27_stage_sigs_across_camera_and_plugins_restores_every_pv_in_reverse_order() {
+async fn staging_29_stage_sigs_across_camera_and_plugins_restores_every_pv_in_reverse_order() {
     let dir = scratch("order");
     let (ioc, _sim, det) = file_writing_detector(&dir).await;
     let pvs = staged_pvs(&det);
-    assert_eq!(pvs.len(), 27);
+    assert_eq!(pvs.len(), 29);
     assert_eq!(pvs[..3], ["13SIM1:cam1:Acquire", "13SIM1:cam1:ArrayCallbacks", "13SIM1:cam1:ImageMode"]);
     let before = snapshot(&ioc, &pvs);
     let writes = Writes::of(&ioc, &pvs).await;

@@ -326,7 +326,7 @@ impl Writing {
 
 /// The `stage_sigs` entries file writing adds, in order; the path and
 /// name are each run's.
-const WRITER_SIGS: [&str; 10] = [
+const WRITER_SIGS: [&str; 12] = [
     "create_directory",
     "file_path",
     "file_name",
@@ -337,6 +337,8 @@ const WRITER_SIGS: [&str; 10] = [
     "num_capture",
     "lazy_open",
     "swmr_mode",
+    "num_extra_dims",
+    "xml_file_name",
 ];
 
 impl Hdf5Plugin {
@@ -366,6 +368,10 @@ impl Hdf5Plugin {
         sigs.set(&self.num_capture, 0)?;
         sigs.set(&self.lazy_open, "Yes")?;
         sigs.set(&self.swmr_mode, "On")?;
+        // The default layout, frames at `/entry/data/data` as
+        // `[frames, height, width]`: what the run's documents say.
+        sigs.set(&self.num_extra_dims, 0)?;
+        sigs.set(&self.xml_file_name, String::new())?;
         self.writing.state().writer = Some(writer);
         Ok(())
     }
