@@ -6,6 +6,7 @@ pub mod bench;
 pub mod block;
 #[cfg(feature = "ca")]
 pub mod ioc;
+pub mod parity;
 pub mod soft_sim;
 pub mod stuck;
 pub mod venv;

@@ -15,6 +15,15 @@ pub fn python() -> PathBuf {
     python
 }
 
+/// Run `tests/python/<script>` with `args` in the venv and parse the one
+/// JSON object it prints; panics with its standard error if it fails.
+pub fn python_json<S: AsRef<std::ffi::OsStr>>(script: &str, args: impl IntoIterator<Item = S>) -> serde_json::Value {
+    let path = repo_root().join("tests/python").join(script);
+    let out = std::process::Command::new(python()).arg(&path).args(args).output().expect("run the venv's python");
+    assert!(out.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script} printed no JSON object: {e}"))
+}
+
 /// The directory of event-model's JSON schemas in the venv.
 pub fn event_model_schemas() -> PathBuf {
     let out = std::process::Command::new(python())

@@ -576,15 +576,8 @@ async fn a_run_aborted_mid_way_stops_capture_and_puts_every_setting_back() {
 
 /// What h5py reads of `file` (`tests/python/hdf5_frames.py`).
 fn h5py_reads(file: &str, swmr: bool) -> Json {
-    let script = ophyd_tests::venv::repo_root().join("tests/python/hdf5_frames.py");
-    let mut command = std::process::Command::new(ophyd_tests::venv::python());
-    command.arg(script).arg(file);
-    if swmr {
-        command.arg("--swmr");
-    }
-    let out = command.output().expect("run the venv's python");
-    assert!(out.status.success(), "h5py cannot read {file}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
+    let swmr = swmr.then_some("--swmr");
+    ophyd_tests::venv::python_json("hdf5_frames.py", std::iter::once(file).chain(swmr))
 }
 
 #[tokio::test]

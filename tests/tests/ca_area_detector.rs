@@ -59,10 +59,7 @@ fn transport() -> Transport {
 
 /// What Python ophyd reports for the detector on the IOC with `prefix`.
 fn python_ophyd(prefix: &str) -> Json {
-    let script = venv::repo_root().join("tests/python/ophyd_reference.py");
-    let out = std::process::Command::new(venv::python()).arg(script).args(["areadetector", prefix]).output().unwrap();
-    assert!(out.status.success(), "Python ophyd failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
+    venv::python_json("ophyd_reference.py", ["areadetector", prefix])
 }
 
 /// What the IOC holds at each of `pvs`, read by caproto's client: numbers

@@ -491,17 +491,14 @@ async fn formatted_components_make_their_pvs_from_the_prefix_and_plain_fields() 
 #[cfg(feature = "ca")]
 mod ca {
     use ophyd_tests::ioc::{self, Ioc};
-    use ophyd_tests::venv;
+    use ophyd_tests::{parity, venv};
     use serde_json::{json, Value as Json};
 
     use super::*;
 
     /// What Python ophyd's `EpicsScaler` reports on the scaler record `pv`.
     fn python_epics_scaler(pv: &str) -> Json {
-        let script = venv::repo_root().join("tests/python/scaler_reference.py");
-        let out = std::process::Command::new(venv::python()).arg(script).arg(pv).output().unwrap();
-        assert!(out.status.success(), "Python ophyd failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("one JSON object")
+        venv::python_json("scaler_reference.py", [pv])
     }
 
     fn values(readings: &ophyd_core::DataMap<ophyd_core::Reading>) -> Json {
@@ -523,21 +520,11 @@ mod ca {
         let count_mode_while_staged = scaler.count_mode.get_label().await.unwrap();
         scaler.trigger().wait(TIMEOUT).await.unwrap();
         let read = scaler.read().await.unwrap();
-        let configuration = scaler.read_configuration().await.unwrap();
-        let mut rust = json!({
-            "count_mode_while_staged": count_mode_while_staged,
-            "read_keys": read.keys().collect::<Vec<_>>(),
-            "read_fields": examples::session::read_fields(&read),
-            "read_values": values(&read),
-            "describe": scaler.describe().await.unwrap(),
-            "read_configuration_keys": configuration.keys().collect::<Vec<_>>(),
-            "describe_configuration": scaler.describe_configuration().await.unwrap(),
-            "hints": scaler.hints(),
-            "read_attrs": scaler.read_attrs(),
-            "configuration_attrs": scaler.configuration_attrs(),
-            "component_names": scaler.component_names(),
-            "stage_sigs": scaler.stage_sigs().entries().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-        });
+        let mut rust = parity::report(&scaler).await;
+        rust["count_mode_while_staged"] = json!(count_mode_while_staged);
+        rust["read_values"] = values(&read);
+        rust["stage_sigs"] =
+            json!(scaler.stage_sigs().entries().into_iter().collect::<std::collections::BTreeMap<_, _>>());
         scaler.unstage().await.unwrap();
         rust["count_mode_after_unstage"] = json!(scaler.count_mode.get_label().await.unwrap());
 
@@ -553,26 +540,12 @@ mod ca {
         );
         assert_eq!(rust_count_mode["source"], python_count_mode["source"]);
 
-        for field in [
-            "count_mode_while_staged",
-            "count_mode_after_unstage",
-            "read_keys",
-            "read_fields",
-            "read_values",
-            "describe",
-            "read_configuration_keys",
-            "describe_configuration",
-            "hints",
-            "read_attrs",
-            "configuration_attrs",
-            "component_names",
-            "stage_sigs",
-        ] {
-            assert_eq!(
-                rust[field], python[field],
-                "`{field}` differs from Python ophyd's (left: ophyd-rs, right: Python)"
-            );
-        }
+        parity::assert_same(&python, &rust, &parity::COMMON);
+        parity::assert_same(
+            &python,
+            &rust,
+            &["count_mode_while_staged", "count_mode_after_unstage", "read_values", "stage_sigs"],
+        );
         assert_eq!(python["count_mode_while_staged"], "OneShot");
         assert_eq!(python["read_values"]["scaler_channels_chan9"], json!(counts(9, 0.05, 1e7)));
     }

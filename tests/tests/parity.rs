@@ -12,6 +12,7 @@ use examples::{session, TriggeredDetector, TUTORIAL_NAME};
 use ophyd_core::prelude::*;
 use ophyd_epics::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, Transport};
 use ophyd_tests::ioc::{self, Ioc};
+use ophyd_tests::parity::{assert_same, report, COMMON};
 use ophyd_tests::venv;
 use serde_json::{json, Value as Json};
 
@@ -89,45 +90,8 @@ fn transport() -> Transport {
 
 /// What Python ophyd reports for `kind` on the IOC with `prefix`.
 fn python_ophyd(kind: &str, prefix: &str) -> Json {
-    let script = venv::repo_root().join("tests/python/ophyd_reference.py");
-    let out = std::process::Command::new(venv::python()).arg(script).args([kind, prefix]).output().unwrap();
-    assert!(out.status.success(), "Python ophyd failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
+    venv::python_json("ophyd_reference.py", [kind, prefix])
 }
-
-async fn ours<D: Device>(device: &D) -> Json {
-    let read = device.read().await.unwrap();
-    let cfg = device.read_configuration().await.unwrap();
-    json!({
-        "read_keys": read.keys().collect::<Vec<_>>(),
-        "read_fields": session::read_fields(&read),
-        "describe": device.describe().await.unwrap(),
-        "read_configuration_keys": cfg.keys().collect::<Vec<_>>(),
-        "describe_configuration": device.describe_configuration().await.unwrap(),
-        "hints": device.hints(),
-        "read_attrs": device.read_attrs(),
-        "configuration_attrs": device.configuration_attrs(),
-        "component_names": device.component_names(),
-    })
-}
-
-fn assert_same(python: &Json, rust: &Json, fields: &[&str]) {
-    for field in fields {
-        assert_eq!(rust[field], python[field], "`{field}` differs from Python ophyd's (left: ophyd-rs, right: Python)");
-    }
-}
-
-const COMMON: [&str; 9] = [
-    "read_keys",
-    "read_fields",
-    "describe",
-    "read_configuration_keys",
-    "describe_configuration",
-    "hints",
-    "read_attrs",
-    "configuration_attrs",
-    "component_names",
-];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tutorial_detector_on_its_own_ioc_matches_python_ophyd() {
@@ -162,7 +126,7 @@ async fn every_value_type_on_the_soft_ioc_describes_as_python_ophyd_does() {
     let python = python_ophyd("soft", ioc.device_prefix());
     let dev = EveryType::new(ioc.device_prefix(), "every");
     dev.connect_timeout(&transport(), Duration::from_secs(10)).await.unwrap();
-    let rust = ours(&dev).await;
+    let rust = report(&dev).await;
     let mut python = python;
     // The one deliberate difference: the CHAR PV's HOPR is 255, and DBR_CHAR
     // is unsigned (`epicsUInt8`), but pyepics reads its control limits as a
@@ -179,7 +143,7 @@ async fn a_device_tree_reads_and_describes_in_python_ophyds_order() {
     let python = python_ophyd("nested", ioc.device_prefix());
     let dev = Nested::new(ioc.device_prefix(), "nested");
     dev.connect_timeout(&transport(), Duration::from_secs(10)).await.unwrap();
-    let rust = ours(&dev).await;
+    let rust = report(&dev).await;
     assert_same(&python, &rust, &COMMON);
     let keys = |doc: &Json| doc.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     for field in ["describe", "describe_configuration"] {
