@@ -426,16 +426,16 @@ fn inverse([top, bottom]: [f64; 2]) -> [f64; 2] {
 const SLIT_AXES: [PseudoAxis; 2] =
     [PseudoAxis::new("gap").limits(0.0, 10.0).egu("mm"), PseudoAxis::new("center").egu("mm")];
 
-/// Blades with no hardware.
+/// A slit's two blades, of any positioner.
 #[derive(Device)]
-struct SoftBlades {
-    #[component]
-    top: SoftPositioner,
-    #[component]
-    bottom: SoftPositioner,
+struct Blades<P: Positioner + ophyd_core::Component> {
+    #[component(suffix = ":top")]
+    top: P,
+    #[component(suffix = ":bottom")]
+    bottom: P,
 }
 
-impl PseudoTransform<2, 2> for SoftBlades {
+impl<P: Positioner + ophyd_core::Component> PseudoTransform<2, 2> for Blades<P> {
     const PSEUDO_AXES: [PseudoAxis; 2] = SLIT_AXES;
     fn real_axes(&self) -> [&dyn Positioner; 2] {
         [&self.top, &self.bottom]
@@ -448,7 +448,8 @@ impl PseudoTransform<2, 2> for SoftBlades {
     }
 }
 
-type SoftSlit = PseudoPositioner<SoftBlades, 2, 2>;
+/// Blades with no hardware.
+type SoftSlit = PseudoPositioner<Blades<SoftPositioner>, 2, 2>;
 
 /// A slit open 2 mm around 0, blades limited to ±5 mm.
 fn soft_slit() -> SoftSlit {
@@ -461,28 +462,7 @@ fn soft_slit() -> SoftSlit {
 }
 
 /// Blades that are motor records.
-#[derive(Device)]
-struct MotorBlades {
-    #[component(suffix = ":top")]
-    top: EpicsMotor,
-    #[component(suffix = ":bottom")]
-    bottom: EpicsMotor,
-}
-
-impl PseudoTransform<2, 2> for MotorBlades {
-    const PSEUDO_AXES: [PseudoAxis; 2] = SLIT_AXES;
-    fn real_axes(&self) -> [&dyn Positioner; 2] {
-        [&self.top, &self.bottom]
-    }
-    fn forward(&self, pseudo: [f64; 2]) -> [f64; 2] {
-        forward(pseudo)
-    }
-    fn inverse(&self, real: [f64; 2]) -> [f64; 2] {
-        inverse(real)
-    }
-}
-
-type MotorSlit = PseudoPositioner<MotorBlades, 2, 2>;
+type MotorSlit = PseudoPositioner<Blades<EpicsMotor>, 2, 2>;
 
 async fn motor_slit(velocity: f64) -> (SimIoc, MotorSlit) {
     let ioc = SimIoc::new();
