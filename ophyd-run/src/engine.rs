@@ -425,13 +425,14 @@ impl<'r, 'a> Run<'r, 'a> {
         // Where the external data of this point is: resources, then data,
         // before the event (bluesky's order). Counted only once all of it
         // is known: a point that fails here has no event.
-        let mut assets = Vec::new();
-        for d in &self.devices {
-            assets.extend(d.collect_asset_docs_dyn().await?);
-        }
         let seq_num = self.num_events + 1;
-        for asset in assets {
-            let doc = self.asset_document(asset, seq_num)?;
+        let mut documents = Vec::new();
+        for d in &self.devices {
+            for asset in d.collect_asset_docs_dyn().await? {
+                documents.push(self.asset_document(d.name(), asset, seq_num)?);
+            }
+        }
+        for doc in documents {
             self.emit(doc);
         }
         self.num_events = seq_num;
@@ -448,11 +449,11 @@ impl<'r, 'a> Run<'r, 'a> {
         Ok(())
     }
 
-    /// The document of a device's stream asset, with what the run knows
+    /// The document of `device`'s stream asset, with what the run knows
     /// (the run, the descriptor, the sequence numbers of the events whose
     /// data it is: as many as its indices, ending with `seq_num`'s, as
     /// bluesky numbers them).
-    fn asset_document(&self, asset: StreamAsset, seq_num: u64) -> Result<Document> {
+    fn asset_document(&self, device: &str, asset: StreamAsset, seq_num: u64) -> Result<Document> {
         Ok(match asset {
             StreamAsset::Resource(r) => Document::StreamResource(StreamResource {
                 uid: r.uid,
@@ -470,7 +471,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 let events = d.indices.end.saturating_sub(d.indices.start);
                 if events == 0 || events > seq_num {
                     return Err(Error::Failed {
-                        what: format!("the stream datum {}", d.uid),
+                        what: format!("the stream datum {} of `{device}`", d.uid),
                         reason: format!(
                             "it covers indices {}..{}, but {seq_num} event(s) can have data in it",
                             d.indices.start, d.indices.end

@@ -586,7 +586,10 @@ async fn a_datum_covering_more_events_than_the_run_has_fails_the_run() {
     cam.frames.put(3).await.unwrap(); // frames from before the run
     let (mut re, docs) = engine();
     let err = re.run(count(&[&cam], 2, Duration::ZERO)).await.unwrap_err();
-    assert!(err.to_string().contains("covers indices 0..4, but 1 event(s) can have data in it"), "{err}");
+    assert!(
+        err.to_string().contains("of `cam` failed: it covers indices 0..4, but 1 event(s) can have data in it"),
+        "{err}"
+    );
     let docs = docs.lock().unwrap();
     assert!(docs.iter().all(|(n, _)| n != "event"), "no event without its data");
     assert_eq!(docs.last().unwrap().1["exit_status"], "fail");

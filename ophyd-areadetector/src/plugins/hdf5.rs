@@ -439,7 +439,7 @@ impl Hdf5Plugin {
         if self.file_path_exists.get().await?.index() != Some(1) {
             let depth = self.create_directory.get().await.map_or_else(|e| e.to_string(), |d| d.to_string());
             return Err(Error::Failed {
-                what: format!("writing files to {}", file.directory),
+                what: format!("writing the files of `{}` to {}", self.name(), file.directory),
                 reason: format!(
                     "the directory does not exist and the IOC did not make it \
                      (CreateDirectory {depth}; FilePathExists_RBV is No)"
