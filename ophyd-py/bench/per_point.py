@@ -2,7 +2,11 @@
 """Per-point overhead of bluesky's RunEngine driving an ophyd-rs detector,
 against the same plan with Python ophyd's simulated detector, in one run.
 
+    VIRTUAL_ENV=.venv .venv/bin/maturin develop --release --manifest-path ophyd-py/Cargo.toml
     .venv/bin/python ophyd-py/bench/per_point.py [--points 1000] [--repeats 5]
+
+(an optimized build of the module, as `pip install ./ophyd-py` makes; the
+script refuses a debug build).
 
 - `RE(count([det], N))` with ophyd-rs's tutorial detector on the simulated
   IOC (exposure_time 0: the acquisition itself takes no time), and with
@@ -65,6 +69,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--reads", type=int, default=20000)
     args = parser.parse_args()
+    if ophyd_rs.build_profile != "release":
+        raise SystemExit("ophyd_rs is a debug build: build it with `maturin develop --release` first")
 
     from ophyd.sim import det as ophyd_det
 

@@ -175,25 +175,23 @@ impl Pending {
     /// asyncio future for the awaiting task to wait on.
     fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match self.take_state() {
-            State::Idle(mut work) => {
-                match poll_once(py, &mut work) {
-                    Poll::Ready(outcome) => Err(finish(py, outcome)),
-                    Poll::Pending => {
-                        let event_loop = match helpers(py)?.getattr("get_running_loop")?.call0() {
-                            Ok(event_loop) => event_loop,
-                            Err(e) => {
-                                self.put_state(State::Idle(work));
-                                return Err(e);
-                            }
-                        };
-                        let waiter = event_loop.call_method0("create_future")?;
-                        waiter.setattr("_asyncio_future_blocking", true)?;
-                        let slot = Pending::spawn(work, Some((event_loop.unbind(), waiter.clone().unbind())));
-                        self.put_state(State::Running { slot, waiter: Some(waiter.clone().unbind()) });
-                        Ok(waiter.unbind())
-                    }
+            State::Idle(mut work) => match poll_once(py, &mut work) {
+                Poll::Ready(outcome) => Err(finish(py, outcome)),
+                Poll::Pending => {
+                    let event_loop = match helpers(py)?.getattr("get_running_loop")?.call0() {
+                        Ok(event_loop) => event_loop,
+                        Err(e) => {
+                            self.put_state(State::Idle(work));
+                            return Err(e);
+                        }
+                    };
+                    let waiter = event_loop.call_method0("create_future")?;
+                    waiter.setattr("_asyncio_future_blocking", true)?;
+                    let slot = Pending::spawn(work, Some((event_loop.unbind(), waiter.clone().unbind())));
+                    self.put_state(State::Running { slot, waiter: Some(waiter.clone().unbind()) });
+                    Ok(waiter.unbind())
                 }
-            }
+            },
             State::Running { slot, waiter } => match slot.take() {
                 Some(outcome) => Err(finish(py, outcome)),
                 None => {
