@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::future::IntoFuture;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -467,8 +467,15 @@ impl Positioner {
     }
 }
 
-/// A subscription's callback, and the subscription (ended off the GIL).
-type Subscribed = (Py<PyAny>, OffGil<ophyd_core::Subscription>);
+/// A subscription of a Python callback.
+struct Subscribed {
+    callback: Py<PyAny>,
+    /// Cleared by `clear_sub`: a change already on its way to the callback
+    /// thread is then not delivered.
+    active: Arc<AtomicBool>,
+    /// Ended off the GIL (it may wait on libca).
+    subscription: OffGil<ophyd_core::Subscription>,
+}
 
 /// One value, read and maybe written: ophyd's `Signal`.
 #[pyclass(frozen, module = "ophyd_rs")]
@@ -601,7 +608,9 @@ impl Signal {
         let signal = this.signal(py)?;
         let (obj, target) = (Arc::new(slf.clone().unbind()), Arc::new(callback.clone_ref(py)));
         let old = Arc::new(Mutex::new(None::<Value>));
-        let skip_first = Arc::new(std::sync::atomic::AtomicBool::new(!run));
+        let skip_first = Arc::new(AtomicBool::new(!run));
+        let active = Arc::new(AtomicBool::new(true));
+        let delivering = active.clone();
         let subscription = guard(py, &this.what("subscribe"), || {
             let _runtime = runtime().enter();
             signal.subscribe_value(Box::new(move |value, timestamp| {
@@ -609,8 +618,11 @@ impl Signal {
                 if skip_first.swap(false, Ordering::SeqCst) {
                     return;
                 }
-                let (obj, target) = (obj.clone(), target.clone());
+                let (obj, target, delivering) = (obj.clone(), target.clone(), delivering.clone());
                 dispatch(Box::new(move |py| {
+                    if !delivering.load(Ordering::SeqCst) {
+                        return;
+                    }
                     let target = target.bind(py);
                     let call = (|| {
                         let kwargs = PyDict::new(py);
@@ -629,25 +641,30 @@ impl Signal {
         })?
         .map_err(|e| crate::errors::to_py(py, &e))?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        this.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).insert(id, (callback, OffGil::new(subscription)));
+        let subscribed = Subscribed { callback, active, subscription: OffGil::new(subscription) };
+        this.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).insert(id, subscribed);
         Ok(id)
     }
 
-    /// End a subscription, given its id or its callback.
+    /// End a subscription, given its id or its callback: once this returns,
+    /// the callback is not called again.
     fn clear_sub(&self, py: Python<'_>, callback_or_id: &Bound<'_, PyAny>) -> PyResult<()> {
         let id = callback_or_id.extract::<u64>().ok();
-        let ended: Vec<_> = {
+        let ended: Vec<Subscribed> = {
             let mut subscriptions = self.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
             let ids: Vec<u64> = subscriptions
                 .iter()
-                .filter(|(key, (callback, _))| Some(**key) == id || callback.bind(py).is(callback_or_id))
+                .filter(|(key, s)| Some(**key) == id || s.callback.bind(py).is(callback_or_id))
                 .map(|(key, _)| *key)
                 .collect();
             ids.into_iter().filter_map(|key| subscriptions.remove(&key)).collect()
         };
-        // Dropped here, with no lock held: the callbacks' references go, and
-        // each subscription ends off the GIL.
-        drop(ended);
+        // With no lock held: no more deliveries, the subscriptions ended
+        // (off the GIL) before returning, then the callbacks let go of.
+        for subscribed in ended {
+            subscribed.active.store(false, Ordering::SeqCst);
+            subscribed.subscription.drop_now(py);
+        }
         Ok(())
     }
 

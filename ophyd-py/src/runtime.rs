@@ -113,6 +113,18 @@ impl<T: Send + 'static> OffGil<T> {
     }
 }
 
+impl<T: Send + 'static> OffGil<T> {
+    /// Drop the value now, on this thread, with the GIL released: for when
+    /// the caller must know it is gone before going on.
+    pub fn drop_now(mut self, py: Python<'_>) {
+        // SAFETY: the value is taken once, here, and `self` is forgotten
+        // rather than dropped, so `Drop` does not take it again.
+        let value = unsafe { ManuallyDrop::take(&mut self.0) };
+        std::mem::forget(self);
+        py.detach(move || drop(value));
+    }
+}
+
 impl<T: Send + 'static> std::ops::Deref for OffGil<T> {
     type Target = T;
     fn deref(&self) -> &T {
