@@ -248,7 +248,7 @@ def _ca_variables(env: dict[str, str]):
     # caproto's synchronous client reads the EPICS_CA_* variables of this
     # process at each call; only for the call are they the test network's.
     ca = {k: v for k, v in env.items() if k.startswith("EPICS_CA")}
-    with mock.patch.dict(os.environ, ca):
+    with mock.patch.dict(os.environ, {**_without_ca_variables(os.environ), **ca}, clear=True):
         yield
 
 

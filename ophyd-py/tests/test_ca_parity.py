@@ -8,7 +8,8 @@ each event's data and timestamp keys and every value but the detector's
 random `reading`, the stop document's exit status, reason and event counts,
 and `enabled` as each implementation reads it after the run (an enum read as
 its index, as ophyd's EpicsSignal reads DBR_ENUM). Left aside: uids, times,
-timestamps' values and the reprs of the devices in `plan_args`.
+timestamps' values and the devices' reprs in `plan_args` and
+`plan_pattern_args`.
 """
 
 import math
@@ -31,7 +32,6 @@ START_FIELDS = [
     "hints",
     "plan_pattern",
     "plan_pattern_module",
-    "plan_pattern_args",
 ]
 MISSING = "<missing>"
 
@@ -67,9 +67,15 @@ def comparable(run):
     start = run.one("start")
     view["start"] = {key: start.get(key, MISSING) for key in START_FIELDS}
     view["start"]["plan_args keys"] = sorted(start.get("plan_args", {}))
+    pattern_args = dict(start.get("plan_pattern_args", {}))
+    if "args" in pattern_args:
+        # (motor, start, stop) triples: the numbers, not the motor's repr.
+        pattern_args["args"] = [a for i, a in enumerate(pattern_args["args"]) if i % 3]
+    view["start"]["plan_pattern_args"] = pattern_args
     for desc in run.docs("descriptor"):
         view[f"descriptor[{desc['name']}]"] = {
             "data_keys": desc["data_keys"],
+            "data_keys order": list(desc["data_keys"]),
             "configuration objects": sorted(desc.get("configuration", {})),
             "configuration": {
                 obj: {"data": cfg.get("data", MISSING), "data_keys": cfg.get("data_keys", MISSING)}
