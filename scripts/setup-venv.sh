@@ -7,7 +7,9 @@
 #     benchmarks);
 #   - epicscorelibs (EPICS base's soft IOC, and a libca that ophyd-epics'
 #     `ca` feature links against when no other libca is found);
-#   - h5py (reads the HDF5 files the simulated areaDetector writes).
+#   - h5py (reads the HDF5 files the simulated areaDetector writes);
+#   - maturin (builds the `ophyd_rs` Python module, `ophyd-py/`) and pytest
+#     (its tests drive ophyd-rs devices from bluesky's RunEngine).
 #
 # Usage: scripts/setup-venv.sh            (from anywhere)
 # Environment: PYTHON   interpreter to create the venv with (default: python3)
@@ -31,6 +33,8 @@ requirements=(
   "ophyd-async"
   "aioca"
   "h5py"
+  "maturin>=1.9,<2"
+  "pytest"
 )
 
 die() { echo "setup-venv: error: $*" >&2; exit 1; }
@@ -63,7 +67,7 @@ import os
 import epicscorelibs.path  # before pyepics, which it configures
 import bluesky, caproto, epics, event_model, ophyd  # noqa: F401
 import aioca, ophyd_async.epics.core  # noqa: F401
-import h5py  # noqa: F401
+import h5py, pytest  # noqa: F401
 lib = epicscorelibs.path.lib_path
 if not os.path.exists(os.path.join(lib, "libca.so")) and not any(
         f.startswith("libca") for f in os.listdir(lib)):

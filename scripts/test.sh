@@ -2,13 +2,18 @@
 # The whole test suite, from a fresh clone: sets up what the tests need
 # (the project-local Python venv with the reference IOCs, Python ophyd and
 # libca), then checks formatting, lints, docs, and runs every test with
-# Channel Access enabled. One target directory is shared by every step.
+# Channel Access enabled, then builds the `ophyd_rs` Python module into the
+# venv and runs its tests (bluesky driving ophyd-rs devices). One target
+# directory is shared by every step.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/setup-venv.sh
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# PyO3 (ophyd-py) builds against the venv's interpreter, in every step alike,
+# so that maturin's build reuses what cargo built.
+export PYO3_PYTHON="$PWD/.venv/bin/python"
 export RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -21,3 +26,6 @@ step "cargo doc"
 cargo doc --workspace --no-deps --all-features
 step "cargo test"
 cargo test --workspace --all-features
+step "ophyd_rs: build the Python module into the venv (maturin) and run its tests (pytest)"
+VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --manifest-path ophyd-py/Cargo.toml
+.venv/bin/python -m pytest ophyd-py/tests -q

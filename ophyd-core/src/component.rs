@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::gather::Gather;
 use crate::kind::Kind;
 use crate::meta::{ComponentSpec, DeviceMeta};
+use crate::signal::Subscription;
 use crate::status::Status;
 use crate::stream::StreamAsset;
 use crate::value::Value;
@@ -126,6 +127,17 @@ pub trait DynSignal: DynComponent {
 
     /// Write `value` and wait until it reads back (see [`crate::set_and_wait`]).
     fn set_and_wait_value(&self, value: Value, timeout: Duration) -> BoxFuture<'_, Result<()>>;
+
+    /// The signal's own reading, whatever its kind (ophyd's `Signal.read()`):
+    /// `{"<name>": {"value": .., "timestamp": ..}}`.
+    fn read_signal(&self) -> BoxFuture<'_, Result<DataMap<Reading>>>;
+
+    /// The data key of [`DynSignal::read_signal`] (ophyd's `Signal.describe()`).
+    fn describe_signal(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>>;
+
+    /// Call `callback(value, timestamp)` on every change of value, starting
+    /// with the current one, until the [`Subscription`] is dropped.
+    fn subscribe_value(&self, callback: Box<dyn Fn(Value, f64) + Send + Sync>) -> Result<Subscription>;
 }
 
 /// The object-safe view of a device: its children by name, and its

@@ -164,9 +164,7 @@ pub trait Device: Component + DynDevice {
     /// # Ok(()) }
     /// ```
     fn hints(&self) -> Hints {
-        let mut fields = Vec::new();
-        self.hints_into(&mut fields);
-        Hints { fields }
+        hints_of(self)
     }
 
     /// Dotted names of the components `read()` covers (ophyd's `read_attrs`).
@@ -185,7 +183,7 @@ pub trait Device: Component + DynDevice {
     /// # Ok(()) }
     /// ```
     fn read_attrs(&self) -> Vec<String> {
-        attrs_of_kind(self, Kind::Normal, AttrList::Read)
+        read_attrs_of(self)
     }
 
     /// Dotted names of the components `read_configuration()` covers.
@@ -204,7 +202,7 @@ pub trait Device: Component + DynDevice {
     /// # Ok(()) }
     /// ```
     fn configuration_attrs(&self) -> Vec<String> {
-        attrs_of_kind(self, Kind::Config, AttrList::Configuration)
+        configuration_attrs_of(self)
     }
 
     /// The component at a dotted path (`"cam.acquire_time"`).
@@ -395,6 +393,24 @@ pub trait Device: Component + DynDevice {
 enum AttrList {
     Read,
     Configuration,
+}
+
+/// [`Device::hints`] of a device known only as [`DynDevice`] (bindings to
+/// other languages hold devices that way).
+pub fn hints_of(device: &dyn DynDevice) -> Hints {
+    let mut fields = Vec::new();
+    device.hints_into(&mut fields);
+    Hints { fields }
+}
+
+/// [`Device::read_attrs`] of a device known only as [`DynDevice`].
+pub fn read_attrs_of(device: &dyn DynDevice) -> Vec<String> {
+    attrs_of_kind(device, Kind::Normal, AttrList::Read)
+}
+
+/// [`Device::configuration_attrs`] of a device known only as [`DynDevice`].
+pub fn configuration_attrs_of(device: &dyn DynDevice) -> Vec<String> {
+    attrs_of_kind(device, Kind::Config, AttrList::Configuration)
 }
 
 fn attrs_of_kind(device: &dyn DynDevice, kind: Kind, list: AttrList) -> Vec<String> {

@@ -65,7 +65,10 @@ pub use configure::Configured;
 pub use connect::Backend;
 pub use data::{now, DataKey, DataMap, Hints, Reading};
 pub use derived::{DerivedSignal, DerivedSignalRO, DerivedToRaw, RawToDerived, Source, Sources, WritableSources};
-pub use device::{stop_sub_devices, Device, Movable, Stage, Stop, Trigger, DEFAULT_CONNECT_TIMEOUT};
+pub use device::{
+    configuration_attrs_of, hints_of, read_attrs_of, stop_sub_devices, Device, Movable, Stage, Stop, Trigger,
+    DEFAULT_CONNECT_TIMEOUT,
+};
 pub use error::{Error, Result, Unrestored};
 pub use kind::{AtomicKind, Kind, UnknownKind};
 pub use meta::DeviceMeta;
@@ -136,7 +139,10 @@ pub mod __private {
 
     /// Compile-time check that a component declared without `suffix` can do without.
     pub fn assert_suffix_optional<C: crate::component::SuffixOptional>() {}
-    pub use crate::signal::{dyn_check_put, dyn_check_value, dyn_get_value, dyn_read_only, dyn_set_and_wait};
+    pub use crate::signal::{
+        dyn_check_put, dyn_check_value, dyn_describe_signal, dyn_get_value, dyn_read_only, dyn_read_signal,
+        dyn_set_and_wait, dyn_subscribe_value,
+    };
     pub use crate::sync::lock;
     pub use futures::future::BoxFuture;
 }

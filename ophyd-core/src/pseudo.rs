@@ -850,6 +850,31 @@ impl DynSignal for PseudoSignal {
     fn set_and_wait_value(&self, _: Value, _: std::time::Duration) -> BoxFuture<'_, Result<()>> {
         crate::signal::dyn_read_only(self.name())
     }
+
+    fn read_signal(&self) -> BoxFuture<'_, Result<DataMap<Reading>>> {
+        async move {
+            let value = self.get().await?;
+            let mut reading = DataMap::with_capacity(1);
+            reading.push(self.meta.key().clone(), Reading::new(Value::Float(value), now()));
+            Ok(reading)
+        }
+        .boxed()
+    }
+
+    fn describe_signal(&self) -> BoxFuture<'_, Result<DataMap<DataKey>>> {
+        let mut description = DataMap::with_capacity(1);
+        description.push(self.meta.key().clone(), self.data_key());
+        std::future::ready(Ok(description)).boxed()
+    }
+
+    /// Refused: the value is computed from the real axes when read, so there
+    /// is no change to hear of; subscribe to the real axes instead.
+    fn subscribe_value(&self, _: Box<dyn Fn(Value, f64) + Send + Sync>) -> Result<crate::Subscription> {
+        Err(Error::Failed {
+            what: format!("subscribe to `{}`", self.name()),
+            reason: "a pseudo axis's position is computed when read; subscribe to its real axes".into(),
+        })
+    }
 }
 
 impl<T: PseudoTransform<P, R>, const P: usize, const R: usize> PseudoPositioner<T, P, R> {

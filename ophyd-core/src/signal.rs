@@ -291,6 +291,27 @@ pub fn dyn_get_value<S: Signal>(signal: &S) -> BoxFuture<'_, Result<Value>> {
     signal.get().map(|r| r.map(|v| v.to_value())).boxed()
 }
 
+/// [`crate::DynSignal::read_signal`] for any signal.
+#[doc(hidden)]
+pub fn dyn_read_signal<S: Signal>(signal: &S) -> BoxFuture<'_, Result<crate::DataMap<crate::Reading>>> {
+    crate::gather::Gather::collect(1, |out| signal.read_into(out)).boxed()
+}
+
+/// [`crate::DynSignal::describe_signal`] for any signal.
+#[doc(hidden)]
+pub fn dyn_describe_signal<S: Signal>(signal: &S) -> BoxFuture<'_, Result<crate::DataMap<crate::DataKey>>> {
+    crate::gather::Gather::collect(1, |out| signal.describe_into(out)).boxed()
+}
+
+/// [`crate::DynSignal::subscribe_value`] for any signal.
+#[doc(hidden)]
+pub fn dyn_subscribe_value<S: Signal>(
+    signal: &S,
+    callback: Box<dyn Fn(Value, f64) + Send + Sync>,
+) -> Result<Subscription> {
+    signal.subscribe(move |value, timestamp| callback(value.to_value(), timestamp))
+}
+
 /// [`crate::DynSignal::check_value`] for any signal.
 #[doc(hidden)]
 pub fn dyn_check_value<S: Signal>(signal: &S, value: &Value) -> Result<()> {

@@ -220,6 +220,22 @@ macro_rules! impl_signal_component {
             ) -> $crate::__private::BoxFuture<'_, $crate::Result<()>> {
                 $crate::impl_signal_component!(@set $writable, self, value, timeout)
             }
+            fn read_signal(
+                &self,
+            ) -> $crate::__private::BoxFuture<'_, $crate::Result<$crate::DataMap<$crate::Reading>>> {
+                $crate::__private::dyn_read_signal(self)
+            }
+            fn describe_signal(
+                &self,
+            ) -> $crate::__private::BoxFuture<'_, $crate::Result<$crate::DataMap<$crate::DataKey>>> {
+                $crate::__private::dyn_describe_signal(self)
+            }
+            fn subscribe_value(
+                &self,
+                callback: Box<dyn Fn($crate::Value, f64) + Send + Sync>,
+            ) -> $crate::Result<$crate::Subscription> {
+                $crate::__private::dyn_subscribe_value(self, callback)
+            }
         }
     };
     (@check true, $self:ident, $value:ident) => {

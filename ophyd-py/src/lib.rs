@@ -1,0 +1,159 @@
+//! ophyd-rs devices for Python's bluesky: the `ophyd_rs` module.
+//!
+//! Devices declared in Rust (`#[derive(Device)]`), driven by bluesky's
+//! `RunEngine` as if they were ophyd devices: the same methods, readings and
+//! data keys, with Rust doing the I/O.
+//!
+//! ```python
+//! from bluesky import RunEngine
+//! from bluesky.plans import count
+//! import ophyd_rs
+//! ioc = ophyd_rs.SimIoc.trigger_with_pc()
+//! det = ophyd_rs.TriggeredDetector("trigger_with_pc", name="triggered_detector")
+//! det.connect(ioc)
+//! RunEngine()(count([det], 5))
+//! ```
+//!
+//! The stock module carries the staging tutorial's `TriggeredDetector`,
+//! `EpicsMotor`, the simulated IOC (`SimIoc`) and Channel Access
+//! (`CaTransport`). A module of your own devices is a few lines with
+//! [`python_module!`]:
+//!
+//! ```ignore
+//! ophyd_rs::python_module!(my_beamline {
+//!     devices: [Thermostat => crate::Thermostat],
+//!     positioners: [Stage => crate::Stage],
+//! });
+//! ```
+//!
+//! Build it with maturin (`module-name = "my_beamline"`); the classes extend
+//! this crate's `Device` and `Positioner`.
+
+// The macros name this crate `ophyd_rs` (its library name), here and in
+// users' crates alike.
+extern crate self as ophyd_rs;
+
+pub mod device;
+pub mod errors;
+pub mod pending;
+pub mod runtime;
+pub mod status;
+pub mod transport;
+pub mod value;
+
+pub use device::{Device, Positioner, Root, Signal};
+pub use pending::Pending;
+pub use status::Status;
+pub use transport::{CaTransport, SimIoc};
+
+#[doc(hidden)]
+pub use pyo3;
+
+use pyo3::prelude::*;
+
+/// Add the base classes, the transports and the exceptions to `module`.
+pub fn add_base_classes(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<Device>()?;
+    module.add_class::<Positioner>()?;
+    module.add_class::<Signal>()?;
+    module.add_class::<Status>()?;
+    module.add_class::<Pending>()?;
+    module.add_class::<SimIoc>()?;
+    module.add_class::<CaTransport>()?;
+    errors::register(module)
+}
+
+/// A Python class for the Rust device type `$rust`, named `$python`:
+/// `$python(prefix, name=...)` makes the device. With `positioner`, the
+/// class extends `Positioner` (the type implements
+/// [`ophyd_core::Positioner`]), otherwise `Device`.
+///
+/// `$python` is also the name of a Rust struct made in the calling module:
+/// choose one no type in scope has.
+#[macro_export]
+macro_rules! device_class {
+    ($python:ident => $rust:ty) => {
+        #[doc = concat!("The Python class of `", stringify!($rust), "`.")]
+        #[$crate::pyo3::pyclass(extends = $crate::Device, frozen, crate = "::ophyd_rs::pyo3")]
+        pub struct $python;
+
+        #[$crate::pyo3::pymethods(crate = "::ophyd_rs::pyo3")]
+        impl $python {
+            #[new]
+            #[pyo3(signature = (prefix = "", *, name))]
+            fn new(
+                py: $crate::pyo3::Python<'_>,
+                prefix: &str,
+                name: &str,
+            ) -> $crate::pyo3::PyResult<$crate::pyo3::PyClassInitializer<Self>> {
+                let device = $crate::errors::guard(py, concat!(stringify!($python), "()"), || {
+                    let _runtime = $crate::runtime::runtime().enter();
+                    <$rust>::new(prefix, name)
+                })?;
+                Ok($crate::pyo3::PyClassInitializer::from($crate::Device::root(py, $crate::Root::device(device))?)
+                    .add_subclass($python))
+            }
+        }
+    };
+    ($python:ident => $rust:ty, positioner) => {
+        #[doc = concat!("The Python class of `", stringify!($rust), "`.")]
+        #[$crate::pyo3::pyclass(extends = $crate::Positioner, frozen, crate = "::ophyd_rs::pyo3")]
+        pub struct $python;
+
+        #[$crate::pyo3::pymethods(crate = "::ophyd_rs::pyo3")]
+        impl $python {
+            #[new]
+            #[pyo3(signature = (prefix = "", *, name))]
+            fn new(
+                py: $crate::pyo3::Python<'_>,
+                prefix: &str,
+                name: &str,
+            ) -> $crate::pyo3::PyResult<$crate::pyo3::PyClassInitializer<Self>> {
+                let device = $crate::errors::guard(py, concat!(stringify!($python), "()"), || {
+                    let _runtime = $crate::runtime::runtime().enter();
+                    <$rust>::new(prefix, name)
+                })?;
+                Ok($crate::Positioner::root(py, $crate::Root::positioner(device))?.add_subclass($python))
+            }
+        }
+    };
+}
+
+/// A Python extension module `$module` of Rust device types: the base
+/// classes (`Device`, `Positioner`, `Signal`, `Status`), the transports
+/// (`SimIoc`, `CaTransport`), the exceptions, and a class per type listed.
+///
+/// ```ignore
+/// ophyd_rs::python_module!(my_beamline {
+///     devices: [Thermostat => crate::Thermostat, Camera => crate::Camera],
+///     positioners: [Stage => crate::Stage],
+/// });
+/// ```
+#[macro_export]
+macro_rules! python_module {
+    ($module:ident {
+        devices: [$($device:ident => $device_type:ty),* $(,)?],
+        positioners: [$($positioner:ident => $positioner_type:ty),* $(,)?] $(,)?
+    }) => {
+        $($crate::device_class!($device => $device_type);)*
+        $($crate::device_class!($positioner => $positioner_type, positioner);)*
+
+        #[doc = concat!("The `", stringify!($module), "` Python module.")]
+        #[$crate::pyo3::pymodule(crate = "::ophyd_rs::pyo3")]
+        fn $module(module: &$crate::pyo3::Bound<'_, $crate::pyo3::types::PyModule>) -> $crate::pyo3::PyResult<()> {
+            use $crate::pyo3::types::PyModuleMethods as _;
+            $crate::add_base_classes(module)?;
+            $(module.add_class::<$device>()?;)*
+            $(module.add_class::<$positioner>()?;)*
+            Ok(())
+        }
+    };
+}
+
+/// The stock module: the staging tutorial's detector and a motor record.
+mod stock {
+    python_module!(ophyd_rs {
+        devices: [TriggeredDetector => examples::TriggeredDetector],
+        positioners: [EpicsMotor => ophyd_epics::EpicsMotor],
+    });
+}

@@ -1,0 +1,114 @@
+//! What devices connect through: the simulated IOC and Channel Access.
+
+use ophyd_epics::sim::{SimIoc as RustSimIoc, SimMotor};
+use ophyd_epics::Transport;
+use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::prelude::*;
+
+use crate::errors::guard;
+use crate::runtime::runtime;
+use crate::value::to_value;
+
+/// The in-process simulated IOC: PVs with EPICS's behaviours, no network.
+///
+/// `SimIoc.trigger_with_pc()` serves the staging tutorial's IOC
+/// (`trigger_with_pc:gain`, ...) and a motor record (`sim:mtr1`).
+#[pyclass(frozen, module = "ophyd_rs")]
+pub struct SimIoc {
+    ioc: RustSimIoc,
+}
+
+#[pymethods]
+impl SimIoc {
+    /// An IOC with no PVs.
+    #[new]
+    fn new() -> SimIoc {
+        SimIoc { ioc: RustSimIoc::new() }
+    }
+
+    /// The tutorial's IOC under `prefix` (caproto's `trigger_with_pc`: an
+    /// acquisition takes `exposure_time` s, refused while `enabled` is 0),
+    /// and a motor record `motor` at 0 (limits ±100, 10 units/s).
+    #[staticmethod]
+    #[pyo3(signature = (prefix = "trigger_with_pc:", motor = "sim:mtr1"))]
+    fn trigger_with_pc(py: Python<'_>, prefix: &str, motor: &str) -> PyResult<SimIoc> {
+        guard(py, "SimIoc.trigger_with_pc", || {
+            let _runtime = runtime().enter();
+            let ioc = RustSimIoc::trigger_with_pc(prefix);
+            ioc.add_motor_record(motor, SimMotor::at(0.0).limits(-100.0, 100.0).velocity(10.0).units("mm"));
+            SimIoc { ioc }
+        })
+    }
+
+    /// Add a motor record `name` at `position` (limits `low`..`high`,
+    /// `velocity` units/s).
+    #[pyo3(signature = (name, position = 0.0, *, low = -100.0, high = 100.0, velocity = 10.0))]
+    fn add_motor(&self, name: &str, position: f64, low: f64, high: f64, velocity: f64) {
+        self.ioc.add_motor_record(name, SimMotor::at(position).limits(low, high).velocity(velocity).units("mm"));
+    }
+
+    /// The value of PV `pv` (an enum's index).
+    fn get(&self, py: Python<'_>, pv: &str) -> PyResult<Py<PyAny>> {
+        let value =
+            self.ioc.get(pv).ok_or_else(|| PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")))?;
+        Ok(pythonize::pythonize(py, &value)?.unbind())
+    }
+
+    /// Write `value` to PV `pv` as another client would (put handlers run).
+    fn put(&self, pv: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.ioc.get(pv).is_none() {
+            return Err(PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")));
+        }
+        let value = to_value(value)?;
+        let _runtime = runtime().enter();
+        self.ioc.write(pv, value);
+        Ok(())
+    }
+
+    /// Every PV's name.
+    fn pv_names(&self) -> Vec<String> {
+        self.ioc.pv_names()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<ophyd_rs.SimIoc with {} PVs>", self.ioc.pv_names().len())
+    }
+}
+
+/// Channel Access, through libca: real IOCs, found as `EPICS_CA_ADDR_LIST`
+/// and the other `EPICS_CA_*` variables say.
+#[pyclass(frozen, module = "ophyd_rs")]
+pub struct CaTransport {
+    transport: Transport,
+}
+
+#[pymethods]
+impl CaTransport {
+    /// A Channel Access client context; `auto_monitor` serves reads from
+    /// monitors (ophyd's `auto_monitor`).
+    #[new]
+    #[pyo3(signature = (*, auto_monitor = false))]
+    fn new(py: Python<'_>, auto_monitor: bool) -> PyResult<CaTransport> {
+        let transport = guard(py, "CaTransport()", || {
+            let _runtime = runtime().enter();
+            ophyd_epics::ca::CaTransport::new().map(|ca| ca.into_transport().with_auto_monitor(auto_monitor))
+        })?
+        .map_err(|e| pyo3::exceptions::PyConnectionError::new_err(format!("cannot start Channel Access: {e}")))?;
+        Ok(CaTransport { transport })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<ophyd_rs.CaTransport {}>", self.transport.describe())
+    }
+}
+
+/// The transport of a `SimIoc` or a `CaTransport`.
+pub fn transport_of(object: &Bound<'_, PyAny>) -> PyResult<Transport> {
+    if let Ok(ioc) = object.cast::<SimIoc>() {
+        return Ok(ioc.get().ioc.transport());
+    }
+    if let Ok(ca) = object.cast::<CaTransport>() {
+        return Ok(ca.get().transport.clone());
+    }
+    Err(PyTypeError::new_err(format!("connect() takes a SimIoc or a CaTransport, not {}", object.get_type().name()?)))
+}

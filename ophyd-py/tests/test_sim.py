@@ -1,0 +1,330 @@
+"""bluesky's RunEngine driving ophyd-rs devices on the simulated IOC.
+
+The documents of every run are validated with event-model; the faults
+(pause/resume, abort, a refused trigger, Ctrl-C) each end with the IOC's
+`enabled` back where it was before the run.
+"""
+import asyncio
+import gc
+import os
+import signal
+import threading
+import time
+
+import event_model
+import pytest
+from bluesky import RunEngine
+from bluesky import plan_stubs as bps
+from bluesky import preprocessors as bpp
+from bluesky.plans import count, scan
+from bluesky.utils import FailedStatus, RunEngineInterrupted
+
+import ophyd_rs
+
+PREFIX = "trigger_with_pc:"
+MOTOR = "sim:mtr1"
+
+
+@pytest.fixture
+def ioc():
+    return ophyd_rs.SimIoc.trigger_with_pc()
+
+
+@pytest.fixture
+def det(ioc):
+    det = ophyd_rs.TriggeredDetector("trigger_with_pc", name="triggered_detector")
+    det.connect(ioc)
+    # The tutorial's IOC acquires for exposure_time seconds (2 s at start).
+    det.exposure_time.put(0.01)
+    return det
+
+
+@pytest.fixture
+def motor(ioc):
+    motor = ophyd_rs.EpicsMotor(MOTOR, name="motor")
+    motor.connect(ioc)
+    return motor
+
+
+class Documents:
+    """A RunEngine subscriber that keeps and validates every document."""
+
+    def __init__(self):
+        self.docs = []
+
+    def __call__(self, name, doc):
+        event_model.schema_validators[event_model.DocumentNames[name]].validate(doc)
+        self.docs.append((name, doc))
+
+    def named(self, name):
+        return [doc for n, doc in self.docs if n == name]
+
+    @property
+    def stop(self):
+        (stop,) = self.named("stop")
+        return stop
+
+
+@pytest.fixture
+def RE():
+    RE = RunEngine({}, call_returns_result=False)
+    documents = Documents()
+    RE.subscribe(documents)
+    RE.documents = documents
+    yield RE
+    if RE.state != "idle":
+        RE.halt()
+
+
+def test_the_issue_snippet_counts_five_points(ioc, det, RE):
+    RE(count([det], 5))
+    docs = RE.documents
+    assert [n for n, _ in docs.docs] == ["start", "descriptor"] + ["event"] * 5 + ["stop"]
+    (descriptor,) = docs.named("descriptor")
+    assert list(descriptor["data_keys"]) == ["triggered_detector_reading"]
+    key = descriptor["data_keys"]["triggered_detector_reading"]
+    assert key["source"] == "PV:trigger_with_pc:reading"
+    assert key["dtype"] == "number" and key["shape"] == []
+    assert key["object_name"] == "triggered_detector"
+    assert descriptor["hints"] == {"triggered_detector": {"fields": ["triggered_detector_reading"]}}
+    assert descriptor["object_keys"] == {"triggered_detector": ["triggered_detector_reading"]}
+    configuration = descriptor["configuration"]["triggered_detector"]
+    assert configuration["data"] == {"triggered_detector_gain": 2.0, "triggered_detector_exposure_time": 0.01}
+    assert list(configuration["data_keys"]) == ["triggered_detector_gain", "triggered_detector_exposure_time"]
+    readings = [e["data"]["triggered_detector_reading"] for e in docs.named("event")]
+    # Each acquisition makes a new random reading in [0, gain).
+    assert all(0 <= r < 2.0 for r in readings) and len(set(readings)) == 5
+    assert docs.stop["exit_status"] == "success" and docs.stop["num_events"] == {"primary": 5}
+    # Staged to 1 during the run, back to 1 (its value before) after.
+    assert ioc.get(PREFIX + "enabled") == 1
+
+
+def test_a_scan_moves_the_motor_to_each_point(ioc, det, motor, RE):
+    RE(scan([det], motor, 0, 1, 5))
+    events = RE.documents.named("event")
+    assert [e["data"]["motor"] for e in events] == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
+    assert [e["data"]["motor_user_setpoint"] for e in events] == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
+    (descriptor,) = RE.documents.named("descriptor")
+    assert descriptor["hints"]["motor"] == {"fields": ["motor"]}
+    assert set(descriptor["data_keys"]) == {"triggered_detector_reading", "motor", "motor_user_setpoint"}
+    assert RE.documents.stop["exit_status"] == "success"
+    assert ioc.get(MOTOR + ".RBV") == pytest.approx(1.0)
+
+
+def test_children_keep_their_identity_and_parent(det):
+    assert det.enabled is det.enabled
+    assert det.enabled.parent is det
+    assert det.parent is None
+    assert det.name == "triggered_detector" and det.enabled.name == "triggered_detector_enabled"
+    assert det.read_attrs == ["reading"] and det.configuration_attrs == ["gain", "exposure_time"]
+    assert det.component_names == ["gain", "exposure_time", "reading", "acquire", "enabled"]
+    assert (det.kind, det.reading.kind, det.gain.kind, det.enabled.kind) == (3, 5, 2, 0)  # as ophyd
+    with pytest.raises(AttributeError, match="no attribute or component 'gian'"):
+        det.gian
+
+
+def test_readings_and_data_keys_have_ophyds_fields(det):
+    reading = det.read().result()
+    assert list(reading) == ["triggered_detector_reading"]
+    assert set(reading["triggered_detector_reading"]) == {"value", "timestamp"}
+    assert det.gain.read().result()["triggered_detector_gain"]["value"] == 2.0
+    description = det.gain.describe().result()["triggered_detector_gain"]
+    assert description["source"] == "PV:trigger_with_pc:gain" and description["dtype"] == "number"
+
+
+def test_a_status_follows_bluesky_s_protocol(det):
+    det.stage()
+    try:
+        status = det.trigger()
+        seen = []
+        status.add_callback(seen.append)
+        assert status.exception(timeout=5) is None
+        status.wait(5)
+        assert status.done and status.success
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert seen == [status]
+        # Already done: the callback is called at once, on this thread.
+        late = []
+        status.add_callback(late.append)
+        assert late == [status]
+    finally:
+        det.unstage()
+
+
+def test_awaiting_a_read_needs_no_trip_through_the_loop(det):
+    async def reads():
+        loop = asyncio.get_running_loop()
+        hops = []
+        loop.call_soon(hops.append, "hop")
+        # The simulated IOC answers at once: no await yields to the loop.
+        for _ in range(10):
+            await det.read()
+        return list(hops)  # the loop ran the hop only if an await yielded
+
+    assert asyncio.run(reads()) == []
+
+
+def test_an_awaitable_starts_only_when_awaited(motor):
+    # RunEngine.resume() calls resume() on its own thread and awaits the
+    # result on the loop later: nothing may happen before.
+    moving = motor.set(50.0)
+    stop = motor.stop()
+    time.sleep(0.3)
+    assert not moving.done
+    asyncio.run(asyncio.wait_for(_await(stop), 5))
+    with pytest.raises(Exception):
+        moving.wait(5)
+    assert 0 < motor.position < 50
+
+
+async def _await(awaitable):
+    return await awaitable
+
+
+def test_a_status_is_awaitable(det):
+    det.stage()
+    try:
+
+        async def trigger():
+            await det.trigger()
+
+        asyncio.run(trigger())
+    finally:
+        det.unstage()
+
+
+def test_unstage_puts_enabled_back_after_the_run(ioc, det, RE):
+    ioc.put(PREFIX + "enabled", 0)
+    RE(count([det], 3))
+    assert ioc.get(PREFIX + "enabled") == 0
+    assert RE.documents.stop["exit_status"] == "success"
+
+
+def _pause_after_first_event(RE):
+    def plan(dets):
+        yield from bps.open_run()
+        yield from bps.stage_all(*dets)
+        yield from bps.trigger_and_read(dets)
+        yield from bps.checkpoint()
+        yield from bps.pause()
+        yield from bps.trigger_and_read(dets)
+        yield from bps.unstage_all(*dets)
+        yield from bps.close_run()
+
+    return plan
+
+
+def test_pause_then_resume_finishes_the_run_and_restores_enabled(ioc, det, RE):
+    ioc.put(PREFIX + "enabled", 0)
+    with pytest.raises(RunEngineInterrupted):
+        RE(_pause_after_first_event(RE)([det]))
+    assert RE.state == "paused"
+    RE.resume()
+    assert RE.documents.stop["exit_status"] == "success"
+    assert len(RE.documents.named("event")) == 2
+    assert ioc.get(PREFIX + "enabled") == 0
+
+
+def test_abort_while_paused_restores_enabled(ioc, det, RE):
+    ioc.put(PREFIX + "enabled", 0)
+    with pytest.raises(RunEngineInterrupted):
+        RE(_pause_after_first_event(RE)([det]))
+    assert ioc.get(PREFIX + "enabled") == 1  # still staged while paused
+    RE.abort("testing abort")
+    assert RE.documents.stop["exit_status"] == "abort"
+    assert ioc.get(PREFIX + "enabled") == 0
+
+
+def test_a_refused_trigger_fails_the_run_with_the_ioc_s_reason(ioc, det, RE):
+    ioc.put(PREFIX + "enabled", 0)
+
+    @bpp.stage_decorator([det])
+    @bpp.run_decorator()
+    def plan():
+        yield from bps.trigger_and_read([det])
+        # Another client turns the detector off mid-run: the IOC refuses.
+        yield from bps.mv(det.enabled, 0)
+        yield from bps.trigger_and_read([det])
+
+    with pytest.raises(FailedStatus) as failure:
+        RE(plan())
+    chain, cause = [], failure.value
+    while cause is not None:
+        chain.append(cause)
+        cause = cause.__cause__
+    assert any("Device must be enabled" in str(e) for e in chain), chain
+    assert any(isinstance(e, ophyd_rs.PutError) for e in chain), chain
+    assert RE.documents.stop["exit_status"] == "fail"
+    assert ioc.get(PREFIX + "enabled") == 0
+
+
+def test_ctrl_c_mid_run_then_abort_restores_enabled(ioc, det, RE):
+    ioc.put(PREFIX + "enabled", 0)
+    det.exposure_time.put(0.2)
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(RunEngineInterrupted):
+        RE(count([det], 50))
+    assert RE.state == "paused"
+    RE.abort()
+    assert RE.documents.stop["exit_status"] == "abort"
+    assert 0 < len(RE.documents.named("event")) < 50
+    assert ioc.get(PREFIX + "enabled") == 0
+
+
+def test_a_move_can_be_stopped(ioc, motor, RE):
+    status = motor.set(50.0)  # 5 s at 10 units/s
+    time.sleep(0.2)
+    motor.stop(success=False).result(5)
+    with pytest.raises(Exception):
+        status.wait(5)
+    assert not status.success
+    assert 0 < motor.position < 50
+
+
+def test_subscriptions_report_changes_until_cleared(det):
+    seen = []
+    done = threading.Event()
+
+    def callback(value, old_value, timestamp, sub_type, obj):
+        seen.append((value, old_value, sub_type, obj))
+        if value == 3.0:
+            done.set()
+
+    token = det.gain.subscribe(callback)
+    det.gain.put(3.0)
+    assert done.wait(5)
+    det.gain.clear_sub(token)
+    det.gain.put(4.0)
+    time.sleep(0.1)
+    assert seen[0][0] == 2.0 and seen[-1] == (3.0, 2.0, "value", det.gain)
+    assert all(value != 4.0 for value, *_ in seen)
+
+
+def test_bad_input_names_the_signal_and_the_value(det):
+    with pytest.raises(TypeError, match=r"cannot write a dict"):
+        det.gain.put({"a": 1})
+    with pytest.raises(ophyd_rs.TypeError, match="triggered_detector_gain"):
+        det.gain.put("fast")
+
+
+def test_connecting_to_a_missing_pv_names_it():
+    ioc = ophyd_rs.SimIoc()
+    det = ophyd_rs.TriggeredDetector("nowhere", name="det")
+    with pytest.raises(ophyd_rs.OphydError, match="nowhere:gain"):
+        det.connect(ioc, timeout=1.0)
+
+
+def test_dropped_devices_free_their_python_objects(ioc):
+    det = ophyd_rs.TriggeredDetector("trigger_with_pc", name="det")
+    det.connect(ioc)
+    _ = det.enabled.parent
+    before = len(gc.get_objects())
+    for _ in range(50):
+        other = ophyd_rs.TriggeredDetector("trigger_with_pc", name="other")
+        other.connect(ioc)
+        _ = other.enabled
+    del other
+    gc.collect()
+    assert len(gc.get_objects()) - before < 50
