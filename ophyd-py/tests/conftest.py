@@ -6,8 +6,11 @@ Nothing here loads libca: the clients run as subprocesses (`ca_plans.py`).
 """
 
 import json
+import queue
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from iocs import FAKE_MOTOR_RECORD, TRIGGER_WITH_PC, Ioc, Repeater, caput, client_environment  # noqa: E402
-
-# The tutorial IOC's exposure is 2 s; runs here take a few short exposures.
-EXPOSURE_TIME = 0.05
-
+from iocs import EXPOSURE_TIME, FAKE_MOTOR_RECORD, TRIGGER_WITH_PC, Ioc, Repeater, caput, client_environment  # noqa: E402
 
 def _keep_log_on_failure(request) -> bool:
     # An IOC's output helps to read a failure; otherwise it is clutter.
@@ -160,3 +159,71 @@ def run_plan(ca_env, plan_command):
         return PlanRun.parse(impl, plan, done.returncode, done.stdout, done.stderr)
 
     return run
+
+
+class LiveRun:
+    """`ca_plans.py` running, its documents read as they come."""
+
+    def __init__(self, impl, plan, command, env):
+        self.impl, self.plan = impl, plan
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        )
+        self.lines = queue.Queue()
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        threading.Thread(target=self._pump, args=(self.process.stdout, self.lines), daemon=True).start()
+        self._stderr_lines = queue.Queue()
+        threading.Thread(target=self._pump, args=(self.process.stderr, self._stderr_lines), daemon=True).start()
+
+    @staticmethod
+    def _pump(stream, into):
+        for line in stream:
+            into.put(line)
+        into.put(None)
+
+    def wait_for_event(self, timeout=PLAN_TIMEOUT):
+        """Block until the run has emitted an event document."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                pytest.fail(f"no event within {timeout} s\n{self.finish()}")
+            if line is None:
+                self.lines.put(None)  # for finish(): the stream has ended
+                pytest.fail(f"the plan ended before its first event\n{self.finish()}")
+            self.stdout.append(line)
+            if json.loads(line).get("name") == "event":
+                return
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+
+    def finish(self, timeout=PLAN_TIMEOUT) -> PlanRun:
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.process.wait()
+        for source, sink in ((self.lines, self.stdout), (self._stderr_lines, self.stderr)):
+            while (line := source.get(timeout=5)) is not None:
+                sink.append(line)
+        return PlanRun.parse(self.impl, self.plan, self.process.returncode, "".join(self.stdout), "".join(self.stderr))
+
+
+@pytest.fixture(scope="module")
+def start_plan(ca_env, plan_command):
+    """Start a plan with an implementation in a subprocess and return at
+    once, to follow its documents and signal it."""
+    started = []
+
+    def start(impl: str, plan: str) -> LiveRun:
+        started.append(LiveRun(impl, plan, plan_command(impl, plan), ca_env))
+        return started[-1]
+
+    yield start
+    for live in started:
+        live.kill()

@@ -45,6 +45,9 @@ LAUNCHER = REPOSITORY / "tests" / "iocs" / "caproto_ioc.py"
 TRIGGER_WITH_PC = "caproto.ioc_examples.too_clever.trigger_with_pc"
 FAKE_MOTOR_RECORD = "caproto.ioc_examples.fake_motor_record"
 SHORT_NAMES = {TRIGGER_WITH_PC: "tpc", FAKE_MOTOR_RECORD: "fmr"}
+# The tutorial IOC's exposure is 2 s; the fixtures set this one so that runs
+# of a few exposures are quick.
+EXPOSURE_TIME = 0.05
 
 # caproto's repeater bound to loopback only (its command line binds 0.0.0.0),
 # ending with its parent as the IOCs do.
