@@ -509,6 +509,14 @@ impl Signal {
         kind_of(&self.node)
     }
 
+    /// `{"fields": [name]}` if the signal is hinted, `{"fields": []}` otherwise.
+    #[getter]
+    fn hints(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let mut fields = Vec::new();
+        self.node.component().map_err(|f| f.into_py(py))?.hints_into(&mut fields);
+        Ok(pythonize::pythonize(py, &ophyd_core::Hints { fields })?.unbind())
+    }
+
     /// Where the value lives (`"PV:det:gain"`).
     #[getter]
     fn source(&self, py: Python<'_>) -> PyResult<String> {

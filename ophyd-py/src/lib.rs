@@ -51,6 +51,22 @@ pub use pyo3;
 
 use pyo3::prelude::*;
 
+/// Panic in Rust code the module runs: `"call"` in a method call,
+/// `"await"` in the work of an awaitable (returned). For the tests: they
+/// check a panic reaches Python as `RustPanic`, an `Exception`.
+#[pyfunction]
+fn _panic_in(py: Python<'_>, place: &str) -> PyResult<Pending> {
+    match place {
+        "call" => errors::guard(py, "_panic_in(\"call\")", || panic!("a panic in a call"))?,
+        "await" => Ok(Pending::new("_panic_in(\"await\")".into(), async { panic_now("a panic in awaited work") })),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!("no place {other:?}: \"call\" or \"await\""))),
+    }
+}
+
+fn panic_now(message: &str) -> pending::Outcome {
+    panic!("{message}")
+}
+
 /// Add the base classes, the transports and the exceptions to `module`.
 pub fn add_base_classes(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Device>()?;
@@ -60,6 +76,9 @@ pub fn add_base_classes(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Pending>()?;
     module.add_class::<SimIoc>()?;
     module.add_class::<CaTransport>()?;
+    module.add_function(wrap_pyfunction!(_panic_in, module)?)?;
+    // Benchmarks refuse a debug build: its figures say nothing of the module users install.
+    module.add("build_profile", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     errors::register(module)
 }
 

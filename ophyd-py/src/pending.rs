@@ -107,6 +107,20 @@ impl Pending {
     }
 }
 
+/// Poll `work` once, off the GIL, in the runtime's context: what is at hand
+/// (a monitored value, the simulated IOC's answer) is done now.
+fn poll_once(py: Python<'_>, work: &mut BoxFuture<'static, Outcome>) -> Poll<Outcome> {
+    py.detach(|| {
+        let _runtime = runtime().enter();
+        work.poll_unpin(&mut Context::from_waker(std::task::Waker::noop()))
+    })
+}
+
+/// The value of an outcome, or its exception.
+fn outcome_value(py: Python<'_>, outcome: Outcome) -> PyResult<Py<PyAny>> {
+    outcome.and_then(|to_python| to_python(py).map_err(Failure::Python)).map_err(|f| f.into_py(py))
+}
+
 /// The end of the `await`: `StopIteration(value)` or the exception.
 fn finish(py: Python<'_>, outcome: Outcome) -> PyErr {
     match outcome.and_then(|to_python| to_python(py).map_err(Failure::Python)) {
@@ -161,29 +175,23 @@ impl Pending {
     /// asyncio future for the awaiting task to wait on.
     fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match self.take_state() {
-            State::Idle(mut work) => {
-                let polled = py.detach(|| {
-                    let _runtime = runtime().enter();
-                    work.poll_unpin(&mut Context::from_waker(std::task::Waker::noop()))
-                });
-                match polled {
-                    Poll::Ready(outcome) => Err(finish(py, outcome)),
-                    Poll::Pending => {
-                        let event_loop = match helpers(py)?.getattr("get_running_loop")?.call0() {
-                            Ok(event_loop) => event_loop,
-                            Err(e) => {
-                                self.put_state(State::Idle(work));
-                                return Err(e);
-                            }
-                        };
-                        let waiter = event_loop.call_method0("create_future")?;
-                        waiter.setattr("_asyncio_future_blocking", true)?;
-                        let slot = Pending::spawn(work, Some((event_loop.unbind(), waiter.clone().unbind())));
-                        self.put_state(State::Running { slot, waiter: Some(waiter.clone().unbind()) });
-                        Ok(waiter.unbind())
-                    }
+            State::Idle(mut work) => match poll_once(py, &mut work) {
+                Poll::Ready(outcome) => Err(finish(py, outcome)),
+                Poll::Pending => {
+                    let event_loop = match helpers(py)?.getattr("get_running_loop")?.call0() {
+                        Ok(event_loop) => event_loop,
+                        Err(e) => {
+                            self.put_state(State::Idle(work));
+                            return Err(e);
+                        }
+                    };
+                    let waiter = event_loop.call_method0("create_future")?;
+                    waiter.setattr("_asyncio_future_blocking", true)?;
+                    let slot = Pending::spawn(work, Some((event_loop.unbind(), waiter.clone().unbind())));
+                    self.put_state(State::Running { slot, waiter: Some(waiter.clone().unbind()) });
+                    Ok(waiter.unbind())
                 }
-            }
+            },
             State::Running { slot, waiter } => match slot.take() {
                 Some(outcome) => Err(finish(py, outcome)),
                 None => {
@@ -207,7 +215,10 @@ impl Pending {
     fn result(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         let timeout = timeout.map(Duration::from_secs_f64);
         let slot = match self.take_state() {
-            State::Idle(work) => Pending::spawn(work, None),
+            State::Idle(mut work) => match poll_once(py, &mut work) {
+                Poll::Ready(outcome) => return outcome_value(py, outcome),
+                Poll::Pending => Pending::spawn(work, None),
+            },
             State::Running { slot, .. } => slot,
             State::Finished => {
                 return Err(PyRuntimeError::new_err(format!("{} was already awaited", self.what)));
@@ -223,10 +234,7 @@ impl Pending {
             }
         };
         match wait(py, filled, timeout) {
-            Ok(Some(outcome)) => match finish(py, outcome) {
-                e if e.is_instance_of::<PyStopIteration>(py) => Ok(e.value(py).getattr("value")?.unbind()),
-                e => Err(e),
-            },
+            Ok(Some(outcome)) => outcome_value(py, outcome),
             other => {
                 self.put_state(State::Running { slot, waiter: None });
                 match other {

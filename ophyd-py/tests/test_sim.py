@@ -119,8 +119,16 @@ def test_children_keep_their_identity_and_parent(det):
     assert det.read_attrs == ["reading"] and det.configuration_attrs == ["gain", "exposure_time"]
     assert det.component_names == ["gain", "exposure_time", "reading", "acquire", "enabled"]
     assert (det.kind, det.reading.kind, det.gain.kind, det.enabled.kind) == (3, 5, 2, 0)  # as ophyd
+    assert det.reading.hints == {"fields": ["triggered_detector_reading"]} and det.gain.hints == {"fields": []}
     with pytest.raises(AttributeError, match="no attribute or component 'gian'"):
         det.gian
+
+
+def test_a_signal_counts_as_a_detector(det, RE):
+    RE(count([det.gain], 2))
+    (descriptor,) = RE.documents.named("descriptor")
+    assert list(descriptor["data_keys"]) == ["triggered_detector_gain"]
+    assert [e["data"] for e in RE.documents.named("event")] == [{"triggered_detector_gain": 2.0}] * 2
 
 
 def test_readings_and_data_keys_have_ophyds_fields(det):
@@ -328,3 +336,17 @@ def test_dropped_devices_free_their_python_objects(ioc):
     del other
     gc.collect()
     assert len(gc.get_objects()) - before < 50
+
+
+def test_a_rust_panic_is_an_exception_the_run_engine_can_catch():
+    with pytest.raises(ophyd_rs.RustPanic, match="a panic in a call"):
+        ophyd_rs._panic_in("call")
+    with pytest.raises(ophyd_rs.RustPanic, match="a panic in awaited work"):
+        ophyd_rs._panic_in("await").result(5)
+
+    async def awaited():
+        await ophyd_rs._panic_in("await")
+
+    with pytest.raises(Exception, match="a panic in awaited work") as raised:
+        asyncio.run(awaited())
+    assert isinstance(raised.value, Exception)  # not a BaseException like PyO3's PanicException

@@ -61,7 +61,10 @@ impl SimIoc {
                 let (ioc, busy, reading_pv, acquire_pv) =
                     (ioc.clone(), busy.clone(), reading_pv.clone(), acquire_pv.clone());
                 let completion = async move {
-                    tokio::time::sleep(Duration::from_secs_f64(exposure)).await;
+                    // A zero exposure takes no time: not even a tick of tokio's timer (1 ms).
+                    if exposure > 0.0 {
+                        tokio::time::sleep(Duration::from_secs_f64(exposure)).await;
+                    }
                     ioc.write(&reading_pv, rand::random::<f64>() * gain);
                     ioc.write(&acquire_pv, 0);
                     busy.store(false, Ordering::SeqCst);
