@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Run one bluesky plan over Channel Access with Python ophyd 1.11 or with
+ophyd-rs (`ophyd_rs`), and print what came of it.
+
+Usage: ca_plans.py --impl ophyd|ophyd_rs --det-prefix P --motor-prefix M --plan PLAN
+
+  P     the tutorial IOC's prefix without its colon (components add ":gain")
+  M     a motor record of the motor IOC ("PREFIXmtr1")
+  PLAN  count          RE(count([det], 5))
+        scan           RE(scan([det], motor, 0, 1, 5))
+        pause_resume   a count of 5 that asks for a pause after its 2nd shot;
+                       RE.resume() once paused
+        pause_abort    the same, then RE.abort()
+        refused_trigger  a run that stages the detector, writes enabled 0
+                       and triggers it: the IOC refuses the acquisition
+        sigint         a count of 100 that runs until the parent sends SIGINT
+                       (bluesky's SigintHandler pauses); then RE.abort()
+        motor_abort    scan([det], motor, 0, 10, 3): 1 s into the move to 5
+                       a pause is requested, then RE.abort()
+
+Prints to stdout one JSON object a line: {"name": ..., "doc": ...} per
+document as the RunEngine emits it, each validated against event-model's
+schema, then {"result": {...}}: how RE returned ("completed", "interrupted"
+or "error"), the exception chain, the state while paused, `enabled` after the
+run read through the implementation itself, and the documents event-model
+rejected. Exits 1 when a document is invalid. Anything else (bluesky's own
+messages) goes to stderr.
+
+The EPICS_CA_* environment says where the IOCs are. Each implementation
+brings its own libca client; one process loads only one of them.
+"""
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+
+import event_model
+from bluesky import RunEngine
+from bluesky import plan_stubs as bps
+from bluesky import preprocessors as bpp
+from bluesky.plans import count, scan
+from bluesky.utils import Msg, RequestAbort, RunEngineInterrupted
+
+CONNECT_TIMEOUT = 10.0
+
+
+def ophyd_devices(det_prefix, motor_prefix):
+    """The staging tutorial's detector (its `stage_sigs` variant, as written
+    there) and ophyd's EpicsMotor."""
+    from ophyd import Component, Device, DeviceStatus, EpicsMotor, EpicsSignal, EpicsSignalRO
+
+    class TriggeredDetector(Device):
+        """
+        A detector that requires triggering
+        """
+
+        gain = Component(EpicsSignal, ":gain", kind="config")
+        exposure_time = Component(EpicsSignal, ":exposure_time", kind="config")
+        reading = Component(EpicsSignalRO, ":reading", kind="hinted")
+        acquire = Component(EpicsSignal, ":acquire", kind="omitted", put_complete=True)
+        enabled = Component(EpicsSignal, ":enabled", kind="omitted")
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.stage_sigs["enabled"] = 1  # OrderedDict mapping component name to desired state
+
+        def trigger(self):
+            """
+            Trigger the detector and return a Status object.
+            """
+            status = DeviceStatus(self)
+            self.acquire.put(1, callback=status._finished)
+            return status
+
+    det = TriggeredDetector(det_prefix, name="triggered_detector")
+    motor = EpicsMotor(motor_prefix, name="motor")
+    det.wait_for_connection(timeout=CONNECT_TIMEOUT)
+    motor.wait_for_connection(timeout=CONNECT_TIMEOUT)
+    return det, motor
+
+
+def ophyd_rs_devices(det_prefix, motor_prefix):
+    """The same two devices from ophyd-rs."""
+    import ophyd_rs
+
+    ca = ophyd_rs.CaTransport()
+    det = ophyd_rs.TriggeredDetector(det_prefix, name="triggered_detector")
+    motor = ophyd_rs.EpicsMotor(motor_prefix, name="motor")
+    det.connect(ca, timeout=CONNECT_TIMEOUT)
+    motor.connect(ca)
+    return det, motor
+
+
+def pausing_shot(after):
+    """A count's step that, after its `after`th shot, asks for a pause at the
+    next checkpoint, as a plan step can."""
+    shots = 0
+
+    def shot(detectors, take_reading=None):
+        nonlocal shots
+        yield from bps.one_shot(detectors, take_reading)
+        shots += 1
+        if shots == after:
+            yield Msg("pause", None, defer=True)
+
+    return shot
+
+
+def refused_trigger(det):
+    """Stage (enabled -> 1), switch the detector off behind staging's back,
+    trigger: the IOC refuses to acquire."""
+
+    @bpp.stage_decorator([det])
+    @bpp.run_decorator()
+    def inner():
+        yield from bps.mv(det.enabled, 0)
+        yield from bps.trigger_and_read([det])
+
+    return (yield from inner())
+
+
+def exception_chain(exc):
+    """Each exception of the chain (causes and contexts): type and message."""
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append({"type": type(exc).__name__, "message": str(exc)})
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
+def jsonable(value):
+    """What json.dumps cannot write itself: numpy scalars and arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    return repr(value)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--impl", choices=["ophyd", "ophyd_rs"], required=True)
+    parser.add_argument("--det-prefix", required=True)
+    parser.add_argument("--motor-prefix", required=True)
+    parser.add_argument(
+        "--plan",
+        required=True,
+        choices=["count", "scan", "pause_resume", "pause_abort", "refused_trigger", "sigint", "motor_abort"],
+    )
+    args = parser.parse_args()
+
+    # stdout carries only our JSON lines; bluesky prints its own messages.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    sys.stdout = sys.stderr
+
+    def emit(obj):
+        out.write(json.dumps(obj, default=jsonable) + "\n")
+
+    build = ophyd_devices if args.impl == "ophyd" else ophyd_rs_devices
+    det, motor = build(args.det_prefix, args.motor_prefix)
+
+    RE = RunEngine({})
+    invalid = []
+
+    def record(name, doc):
+        try:
+            event_model.schema_validators[event_model.DocumentNames[name]].validate(doc)
+        except Exception as e:  # jsonschema.ValidationError, or a document kind it does not know
+            invalid.append({"name": name, "error": f"{type(e).__name__}: {e}"})
+        emit({"name": name, "doc": doc})
+
+    RE.subscribe(record)
+
+    if args.plan == "motor_abort":
+
+        def pause_during_move(name, doc):
+            # RE.request_pause waits on the RunEngine's loop, which runs the
+            # callbacks: ask from another thread.
+            if name == "event" and doc["seq_num"] == 1:
+                threading.Thread(target=lambda: (time.sleep(1.0), RE.request_pause()), daemon=True).start()
+
+        RE.subscribe(pause_during_move)
+
+    plans = {
+        "count": lambda: count([det], 5),
+        "scan": lambda: scan([det], motor, 0, 1, 5),
+        "pause_resume": lambda: count([det], 5, per_shot=pausing_shot(2)),
+        "pause_abort": lambda: count([det], 5, per_shot=pausing_shot(2)),
+        "refused_trigger": lambda: refused_trigger(det),
+        "sigint": lambda: count([det], 100),
+        "motor_abort": lambda: scan([det], motor, 0, 10, 3),
+    }
+    result = {"impl": args.impl, "plan": args.plan, "outcome": None, "exceptions": []}
+    try:
+        RE(plans[args.plan]())
+        result["outcome"] = "completed"
+    except RunEngineInterrupted as e:
+        result["outcome"] = "interrupted"
+        result["interruption"] = str(e)
+        result["state_when_interrupted"] = str(RE.state)
+        result["enabled_while_paused"] = det.enabled.get()
+        try:
+            if args.plan == "pause_resume":
+                RE.resume()
+                result["after_interruption"] = "resumed"
+            else:
+                try:
+                    RE.abort("the test aborts")
+                except RequestAbort:
+                    pass  # how RE.abort() of a paused run returns, after its cleanup
+                result["after_interruption"] = "aborted"
+        except Exception as e:
+            result["after_interruption"] = "error"
+            result["exceptions"] = exception_chain(e)
+            result["traceback"] = traceback.format_exc()
+    except Exception as e:
+        result["outcome"] = "error"
+        result["exceptions"] = exception_chain(e)
+        result["traceback"] = traceback.format_exc()
+    result["state_after"] = str(RE.state)
+    result["enabled_after"] = det.enabled.get()
+    result["invalid_documents"] = invalid
+    emit({"result": result})
+    out.close()
+    return 1 if invalid else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""bluesky interrupts runs of ophyd-rs devices over Channel Access: pause and
+resume, abort, a trigger the IOC refuses, Ctrl-C, an abort while the motor
+moves. Whatever happens, the detector's `enabled`, switched off ("off", 0)
+before each run and staged to 1 by it, is back to 0 on the IOC afterwards.
+
+Each run is `ca_plans.py --impl ophyd_rs` in a subprocess (Ctrl-C needs a
+process of its own to signal); the IOC is read independently, with caproto's
+pure-Python client.
+"""
+
+import json
+import signal
+import time
+
+import pytest
+from iocs import EXPOSURE_TIME, caget, caput
+
+IMPL = "ophyd_rs"
+
+
+@pytest.fixture
+def enabled_off(ca_env, trigger_ioc):
+    """`enabled` is 0 on the IOC before the test's run."""
+    caput(ca_env, trigger_ioc.pv("enabled"), 0)
+    assert caget(ca_env, trigger_ioc.pv("enabled")) == 0
+
+
+def assert_enabled_restored(run, ca_env, trigger_ioc):
+    assert caget(ca_env, trigger_ioc.pv("enabled")) == 0, f"enabled not restored on the IOC\n{run}"
+    assert run.result["enabled_after"] == 0, f"ophyd-rs reads enabled {run.result['enabled_after']!r}\n{run}"
+
+
+def test_ca_pause_then_resume_completes_every_event_and_restores_enabled(run_plan, ca_env, trigger_ioc, enabled_off):
+    run = run_plan(IMPL, "pause_resume")
+    assert run.result is not None and run.result["outcome"] == "interrupted", str(run)
+    assert run.result["state_when_interrupted"] == "paused", str(run)
+    # bluesky keeps a paused run's devices staged.
+    assert run.result["enabled_while_paused"] == 1, str(run)
+    assert run.result["after_interruption"] == "resumed", str(run)
+    stop = run.one("stop")
+    assert (stop["exit_status"], stop["num_events"]) == ("success", {"primary": 5}), str(run)
+    assert [e["seq_num"] for e in run.docs("event")] == [1, 2, 3, 4, 5], str(run)
+    assert run.result["invalid_documents"] == [], str(run)
+    assert_enabled_restored(run, ca_env, trigger_ioc)
+
+
+def test_ca_abort_after_pause_ends_the_run_as_aborted_and_restores_enabled(run_plan, ca_env, trigger_ioc, enabled_off):
+    run = run_plan(IMPL, "pause_abort")
+    assert run.result is not None and run.result["outcome"] == "interrupted", str(run)
+    assert run.result["after_interruption"] == "aborted", str(run)
+    stop = run.one("stop")
+    assert (stop["exit_status"], stop["num_events"]) == ("abort", {"primary": 2}), str(run)
+    assert run.result["state_after"] == "idle", str(run)
+    assert run.result["invalid_documents"] == [], str(run)
+    assert_enabled_restored(run, ca_env, trigger_ioc)
+
+
+def test_ca_refused_trigger_fails_the_run_naming_the_refused_put(run_plan, ca_env, trigger_ioc, enabled_off):
+    """The IOC refuses to acquire while disabled: the trigger's Status fails,
+    and bluesky's FailedStatus carries why, naming the PV. (Python ophyd
+    1.11, through pyepics, takes that refused put as done and reads the stale
+    value: its run succeeds.)
+
+    The chain says "Channel write request failed" (ECA_PUTFAIL), not the
+    IOC's own words ("Device must be enabled"): the IOC sends them with its
+    refusal, but libca hands a put-callback only the status and drops the
+    text (its `putCallback::exception` ignores the context string), so no
+    client built on libca can carry them."""
+    run = run_plan(IMPL, "refused_trigger")
+    assert run.result is not None and run.result["outcome"] == "error", str(run)
+    chain = run.result["exceptions"]
+    assert chain and chain[0]["type"] == "FailedStatus", str(run)
+    refusal = trigger_ioc.pv("acquire")
+    assert any(refusal in e["message"] and "write request failed" in e["message"] for e in chain[1:]), (
+        f"no cause of the FailedStatus names {refusal} and its refusal: {json.dumps(chain, indent=1)}\n{run}"
+    )
+    stop = run.one("stop")
+    assert stop["exit_status"] == "fail", str(run)
+    assert run.docs("event") == [], str(run)
+    assert_enabled_restored(run, ca_env, trigger_ioc)
+
+
+@pytest.mark.parametrize(
+    "presses, exposure_time",
+    [
+        # One Ctrl-C: bluesky pauses at the next checkpoint.
+        (1, EXPOSURE_TIME),
+        # Two within a shot (a long one): bluesky pauses at once, mid-trigger.
+        (2, 1.0),
+    ],
+    ids=["once", "twice"],
+)
+def test_ca_ctrl_c_pauses_the_run_which_aborts_and_restores_enabled(
+    start_plan, ca_env, trigger_ioc, enabled_off, presses, exposure_time
+):
+    caput(ca_env, trigger_ioc.pv("exposure_time"), exposure_time)
+    try:
+        live = start_plan(IMPL, "sigint")
+        live.wait_for_event()
+        for press in range(presses):
+            if press:
+                # bluesky counts Ctrl-Cs at least 100 ms apart.
+                time.sleep(0.3)
+            live.process.send_signal(signal.SIGINT)
+        run = live.finish()
+    finally:
+        caput(ca_env, trigger_ioc.pv("exposure_time"), EXPOSURE_TIME)
+    assert run.returncode == 0 and run.result is not None, str(run)
+    # bluesky's SigintHandler tells which pause it asks for.
+    asked = "A 'hard pause' has been requested" if presses == 2 else "A 'deferred pause' has been requested"
+    assert asked in run.stderr, str(run)
+    assert run.result["outcome"] == "interrupted", str(run)
+    assert run.result["state_when_interrupted"] == "paused", str(run)
+    assert run.result["after_interruption"] == "aborted", str(run)
+    stop = run.one("stop")
+    assert stop["exit_status"] == "abort", str(run)
+    assert 1 <= stop["num_events"].get("primary", 0) < 100, str(run)
+    assert_enabled_restored(run, ca_env, trigger_ioc)
+
+
+def test_ca_abort_mid_scan_stops_the_motor(run_plan, ca_env, trigger_ioc, motor_ioc, enabled_off):
+    """`motor_abort` pauses 1 s into a 5 s move (0 to 5 at 1 unit/s), then
+    aborts: the motor record stops where it is, short of the target."""
+    run = run_plan(IMPL, "motor_abort")
+    assert run.result is not None and run.result["after_interruption"] == "aborted", str(run)
+    stop = run.one("stop")
+    assert (stop["exit_status"], stop["num_events"]) == ("abort", {"primary": 1}), str(run)
+    motor = motor_ioc.pv("mtr1")
+
+    def state():
+        return {f: caget(ca_env, motor + f) for f in (".RBV", ".VAL", ".MOVN", ".DMOV")}
+
+    # The simulation notices a stop at its next tick (0.1 s).
+    deadline = time.monotonic() + 5
+    while (now := state())[".MOVN"] != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (now[".MOVN"], now[".DMOV"]) == (0, 1), f"the motor still moves: {now}\n{run}"
+    assert 0.0 < now[".RBV"] < 4.5, f"the motor did not stop short of the scan's next point 5: {now}\n{run}"
+    # A motor record that stops takes its readback as its setpoint.
+    assert abs(now[".VAL"] - now[".RBV"]) < 1e-6, f"{now}"
+    time.sleep(0.5)
+    later = state()
+    assert later[".RBV"] == now[".RBV"], f"the motor moved on after the abort: {now} then {later}"
+    assert_enabled_restored(run, ca_env, trigger_ioc)
