@@ -110,11 +110,6 @@ impl Node {
     }
 }
 
-/// Common to devices and signals: name, kind, parent.
-fn kind_of(node: &Node) -> PyResult<u8> {
-    Python::attach(|py| node.component().map(|c| c.kind().bits()).map_err(|f| f.into_py(py)))
-}
-
 /// Work on `node`, as a [`Pending`] for Python to await.
 fn pending<F>(what: String, node: &Node, work: F) -> Pending
 where
@@ -124,29 +119,154 @@ where
     Pending::new(what, async move { work(&node).await })
 }
 
-/// A device: its components as attributes, and ophyd's methods.
-///
-/// `read()`, `describe()`, `read_configuration()`, `describe_configuration()`,
-/// `stop()`, `pause()` and `resume()` return awaitables (bluesky awaits
-/// them; `.result()` waits for them outside an event loop); `trigger()`
-/// returns a `Status`; `stage()` and `unstage()` finish before they return.
+/// The four reads bluesky makes of a device or a signal.
+#[derive(Clone, Copy)]
+enum Query {
+    Read,
+    Describe,
+    ReadConfiguration,
+    DescribeConfiguration,
+}
+
+/// What devices and signals share (ophyd's `OphydObject`): a name, a parent,
+/// a kind, hints, and the reads. The reads return awaitables (bluesky awaits
+/// them; `.result()` waits for one outside an event loop).
 #[pyclass(subclass, frozen, module = "ophyd_rs")]
-pub struct Device {
+pub struct OphydObject {
     node: Node,
     name: String,
     parent: Option<Py<PyAny>>,
+}
+
+impl OphydObject {
+    fn what(&self, action: &str) -> String {
+        format!("{action} of {}", self.name)
+    }
+
+    fn reads(&self, which: Query) -> Pending {
+        let action = match which {
+            Query::Read => "read",
+            Query::Describe => "describe",
+            Query::ReadConfiguration => "read_configuration",
+            Query::DescribeConfiguration => "describe_configuration",
+        };
+        pending(self.what(action), &self.node, move |node| {
+            async move {
+                Ok(match (node.component()?.as_device(), which) {
+                    (Some(device), Query::Read) => serialized(device.read_dyn().await?),
+                    (Some(device), Query::Describe) => serialized(device.describe_dyn().await?),
+                    (Some(device), Query::ReadConfiguration) => serialized(device.read_configuration_dyn().await?),
+                    (Some(device), Query::DescribeConfiguration) => {
+                        serialized(device.describe_configuration_dyn().await?)
+                    }
+                    // A signal's configuration is itself, as ophyd's `Signal` says.
+                    (None, Query::Read | Query::ReadConfiguration) => serialized(node.signal()?.read_signal().await?),
+                    (None, Query::Describe | Query::DescribeConfiguration) => {
+                        serialized(node.signal()?.describe_signal().await?)
+                    }
+                })
+            }
+            .boxed()
+        })
+    }
+}
+
+#[pymethods]
+impl OphydObject {
+    /// The name: a signal's data key, the prefix of a device's.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The device this is a component of; `None` at the top.
+    #[getter]
+    fn parent(&self, py: Python<'_>) -> Py<PyAny> {
+        self.parent.as_ref().map_or_else(|| py.None(), |p| p.clone_ref(py))
+    }
+
+    /// ophyd's `Kind` bits: 0 omitted, 1 normal, 2 config, 5 hinted (3 for a
+    /// top-level device, as ophyd's).
+    #[getter]
+    fn kind(&self, py: Python<'_>) -> PyResult<u8> {
+        self.node.component().map(|c| c.kind().bits()).map_err(|f| f.into_py(py))
+    }
+
+    /// `{"fields": [...]}`: the data keys worth plotting.
+    #[getter]
+    fn hints(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let component = self.node.component().map_err(|f| f.into_py(py))?;
+        let hints = match component.as_device() {
+            Some(device) => ophyd_core::hints_of(device),
+            None => {
+                let mut fields = Vec::new();
+                component.hints_into(&mut fields);
+                ophyd_core::Hints { fields }
+            }
+        };
+        Ok(pythonize::pythonize(py, &hints)?.unbind())
+    }
+
+    /// The readings: a device's components of kind normal and hinted, a
+    /// signal's own.
+    fn read(&self) -> Pending {
+        self.reads(Query::Read)
+    }
+
+    /// The data keys of `read()`.
+    fn describe(&self) -> Pending {
+        self.reads(Query::Describe)
+    }
+
+    /// The readings of a device's components of kind config (a signal's own).
+    fn read_configuration(&self) -> Pending {
+        self.reads(Query::ReadConfiguration)
+    }
+
+    /// The data keys of `read_configuration()`.
+    fn describe_configuration(&self) -> Pending {
+        self.reads(Query::DescribeConfiguration)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        match &self.parent {
+            Some(parent) => visit.call(parent),
+            None => Ok(()),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        match self.node.component() {
+            Ok(c) if c.as_device().is_some() => format!("<ophyd_rs device {} ({})>", self.name, c.type_name()),
+            Ok(c) => format!("<ophyd_rs signal {} ({})>", self.name, c.as_signal().map_or("?", |s| s.source())),
+            Err(_) => format!("<ophyd_rs {}>", self.name),
+        }
+    }
+}
+
+/// The shared part of a device's or a signal's Python object.
+fn base<'a, T: pyo3::PyClass<BaseType = OphydObject, Frozen = pyo3::pyclass::boolean_struct::True>>(
+    slf: &'a Bound<'_, T>,
+) -> &'a OphydObject {
+    slf.as_super().get()
+}
+
+/// A device: its components as attributes, and ophyd's methods.
+///
+/// `stop()`, `pause()` and `resume()` return awaitables, as the reads do;
+/// `trigger()` returns a `Status`; `stage()` and `unstage()` finish before
+/// they return.
+#[pyclass(extends = OphydObject, subclass, frozen, module = "ophyd_rs")]
+pub struct Device {
     children: Py<PyDict>,
 }
 
 impl Device {
     /// The Python object of a top-level device.
-    pub fn root(py: Python<'_>, root: Root) -> PyResult<Device> {
+    pub fn root(py: Python<'_>, root: Root) -> PyResult<PyClassInitializer<Device>> {
         let name = root.device.name().to_owned();
-        Ok(Device { node: Node::new(root), name, parent: None, children: PyDict::new(py).unbind() })
-    }
-
-    fn what(&self, action: &str) -> String {
-        format!("{action} of {}", self.name)
+        let object = OphydObject { node: Node::new(root), name, parent: None };
+        Ok(PyClassInitializer::from(object).add_subclass(Device { children: PyDict::new(py).unbind() }))
     }
 }
 
@@ -164,96 +284,45 @@ impl Device {
     /// Connect every PV of the device through `transport` (a `SimIoc` or a
     /// `CaTransport`), waiting up to `timeout` seconds.
     #[pyo3(signature = (transport, timeout = CONNECT_TIMEOUT))]
-    fn connect(&self, py: Python<'_>, transport: &Bound<'_, PyAny>, timeout: f64) -> PyResult<()> {
+    fn connect(slf: &Bound<'_, Self>, transport: &Bound<'_, PyAny>, timeout: f64) -> PyResult<()> {
+        let (py, this) = (slf.py(), base(slf));
         let transport = transport_of(transport)?;
         let connecting = guard(py, "connect", || {
             let _runtime = runtime().enter();
-            (self.node.top().connect)(transport, Duration::from_secs_f64(timeout))
+            (this.node.top().connect)(transport, Duration::from_secs_f64(timeout))
         })?;
         // The connect's own timeout ends it; the margin only guards a bug.
         let limit = Duration::from_secs_f64(timeout) + Duration::from_secs(5);
-        match wait(py, guarded(self.what("connect"), connecting.map(|r| r.map_err(Failure::from))), Some(limit))? {
+        match wait(py, guarded(this.what("connect"), connecting.map(|r| r.map_err(Failure::from))), Some(limit))? {
             Some(outcome) => outcome.map_err(|f| f.into_py(py)),
-            None => Err(pyo3::exceptions::PyTimeoutError::new_err(format!("{} did not finish", self.what("connect")))),
+            None => Err(pyo3::exceptions::PyTimeoutError::new_err(format!("{} did not finish", this.what("connect")))),
         }
-    }
-
-    /// The device's name (the prefix of its data keys).
-    #[getter]
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The device this one is a component of; `None` at the top.
-    #[getter]
-    fn parent(&self, py: Python<'_>) -> Py<PyAny> {
-        self.parent.as_ref().map_or_else(|| py.None(), |p| p.clone_ref(py))
-    }
-
-    /// ophyd's `Kind` bits: 0 omitted, 1 normal, 2 config, 5 hinted.
-    #[getter]
-    fn kind(&self) -> PyResult<u8> {
-        kind_of(&self.node)
-    }
-
-    /// `{"fields": [...]}`: the data keys worth plotting.
-    #[getter]
-    fn hints(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let hints = self.node.device().map_err(|f| f.into_py(py))?;
-        Ok(pythonize::pythonize(py, &ophyd_core::hints_of(hints))?.unbind())
     }
 
     /// The components read by `read()`, dotted for sub-devices' own.
     #[getter]
-    fn read_attrs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        self.node.device().map(ophyd_core::read_attrs_of).map_err(|f| f.into_py(py))
+    fn read_attrs(slf: &Bound<'_, Self>) -> PyResult<Vec<String>> {
+        base(slf).node.device().map(ophyd_core::read_attrs_of).map_err(|f| f.into_py(slf.py()))
     }
 
     /// The components read by `read_configuration()`.
     #[getter]
-    fn configuration_attrs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        self.node.device().map(ophyd_core::configuration_attrs_of).map_err(|f| f.into_py(py))
+    fn configuration_attrs(slf: &Bound<'_, Self>) -> PyResult<Vec<String>> {
+        base(slf).node.device().map(ophyd_core::configuration_attrs_of).map_err(|f| f.into_py(slf.py()))
     }
 
     /// The attribute names of the components, in declaration order.
     #[getter]
-    fn component_names(&self, py: Python<'_>) -> PyResult<Vec<&'static str>> {
-        let device = self.node.device().map_err(|f| f.into_py(py))?;
+    fn component_names(slf: &Bound<'_, Self>) -> PyResult<Vec<&'static str>> {
+        let device = base(slf).node.device().map_err(|f| f.into_py(slf.py()))?;
         Ok(device.components().into_iter().map(|(attr, _)| attr).collect())
     }
 
-    /// The readings of the components of kind normal and hinted.
-    fn read(&self) -> Pending {
-        pending(self.what("read"), &self.node, |node| {
-            async move { Ok(serialized(node.device()?.read_dyn().await?)) }.boxed()
-        })
-    }
-
-    /// The data keys of `read()`.
-    fn describe(&self) -> Pending {
-        pending(self.what("describe"), &self.node, |node| {
-            async move { Ok(serialized(node.device()?.describe_dyn().await?)) }.boxed()
-        })
-    }
-
-    /// The readings of the components of kind config.
-    fn read_configuration(&self) -> Pending {
-        pending(self.what("read_configuration"), &self.node, |node| {
-            async move { Ok(serialized(node.device()?.read_configuration_dyn().await?)) }.boxed()
-        })
-    }
-
-    /// The data keys of `read_configuration()`.
-    fn describe_configuration(&self) -> Pending {
-        pending(self.what("describe_configuration"), &self.node, |node| {
-            async move { Ok(serialized(node.device()?.describe_configuration_dyn().await?)) }.boxed()
-        })
-    }
-
     /// Start an acquisition; the `Status` finishes with it.
-    fn trigger(&self, py: Python<'_>) -> PyResult<Py<Status>> {
-        let device = self.node.device().map_err(|f| f.into_py(py))?;
-        let status = guard(py, &self.what("trigger"), || {
+    fn trigger(slf: &Bound<'_, Self>) -> PyResult<Py<Status>> {
+        let (py, this) = (slf.py(), base(slf));
+        let device = this.node.device().map_err(|f| f.into_py(py))?;
+        let status = guard(py, &this.what("trigger"), || {
             let _runtime = runtime().enter();
             device.trigger_dyn()
         })?;
@@ -263,8 +332,7 @@ impl Device {
     /// Stage: apply the stage_sigs (remembering what they replace) and stage
     /// the sub-devices. Returns `[self]`, as ophyd does.
     fn stage(slf: &Bound<'_, Self>) -> PyResult<Py<PyList>> {
-        let py = slf.py();
-        let this = slf.get();
+        let (py, this) = (slf.py(), base(slf));
         let progress = Arc::new(Mutex::new(Staging::Running));
         let (node, tracked) = (this.node.clone(), progress.clone());
         let staging = runtime().spawn(guarded(this.what("stage"), async move {
@@ -312,8 +380,7 @@ impl Device {
     /// work runs to its end even if Python stops waiting (Ctrl-C) or never
     /// looks at the result (the RunEngine's cleanup).
     fn unstage(slf: &Bound<'_, Self>) -> PyResult<Py<PyList>> {
-        let py = slf.py();
-        let this = slf.get();
+        let (py, this) = (slf.py(), base(slf));
         let node = this.node.clone();
         let unstaging = runtime().spawn(guarded(this.what("unstage"), async move {
             node.device()?.unstage_dyn().await.map_err(Failure::from)
@@ -325,8 +392,9 @@ impl Device {
 
     /// Stop what the device is doing (a motor's move).
     #[pyo3(signature = (*, success = false))]
-    fn stop(&self, success: bool) -> Pending {
-        pending(self.what("stop"), &self.node, move |node| {
+    fn stop(slf: &Bound<'_, Self>, success: bool) -> Pending {
+        let this = base(slf);
+        pending(this.what("stop"), &this.node, move |node| {
             async move {
                 node.device()?.stop_dyn(success).await?;
                 Ok(none())
@@ -336,8 +404,9 @@ impl Device {
     }
 
     /// The RunEngine is pausing.
-    fn pause(&self) -> Pending {
-        pending(self.what("pause"), &self.node, |node| {
+    fn pause(slf: &Bound<'_, Self>) -> Pending {
+        let this = base(slf);
+        pending(this.what("pause"), &this.node, |node| {
             async move {
                 node.device()?.pause_dyn().await?;
                 Ok(none())
@@ -347,8 +416,9 @@ impl Device {
     }
 
     /// The RunEngine is resuming.
-    fn resume(&self) -> Pending {
-        pending(self.what("resume"), &self.node, |node| {
+    fn resume(slf: &Bound<'_, Self>) -> Pending {
+        let this = base(slf);
+        pending(this.what("resume"), &this.node, |node| {
             async move {
                 node.device()?.resume_dyn().await?;
                 Ok(none())
@@ -359,41 +429,36 @@ impl Device {
 
     /// A component, by attribute name: the same object each time.
     fn __getattr__(slf: &Bound<'_, Self>, attr: &str) -> PyResult<Py<PyAny>> {
-        let py = slf.py();
-        let this = slf.get();
-        if let Some(child) = this.children.bind(py).get_item(attr)? {
+        let (py, this, children) = (slf.py(), base(slf), slf.get().children.bind(slf.py()));
+        if let Some(child) = children.get_item(attr)? {
             return Ok(child.unbind());
         }
         let device = this.node.device().map_err(|f| f.into_py(py))?;
         let Some((attr, component)) = device.components().into_iter().find(|(a, _)| *a == attr) else {
             return Err(PyAttributeError::new_err(format!("'{}' has no attribute or component '{attr}'", this.name)));
         };
-        let (node, name, parent) =
-            (this.node.child(attr), component.name().to_owned(), Some(slf.clone().into_any().unbind()));
-        let child = if component.as_device().is_some() {
-            Py::new(py, Device { node, name, parent, children: PyDict::new(py).unbind() })?.into_any()
-        } else {
-            Py::new(py, Signal { node, name, parent, subscriptions: Mutex::default() })?.into_any()
+        let object = OphydObject {
+            node: this.node.child(attr),
+            name: component.name().to_owned(),
+            parent: Some(slf.clone().into_any().unbind()),
         };
-        this.children.bind(py).set_item(attr, &child)?;
+        let object = PyClassInitializer::from(object);
+        let child = if component.as_device().is_some() {
+            Py::new(py, object.add_subclass(Device { children: PyDict::new(py).unbind() }))?.into_any()
+        } else {
+            Py::new(py, object.add_subclass(Signal { subscriptions: Mutex::default() }))?.into_any()
+        };
+        children.set_item(attr, &child)?;
         Ok(child)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        if let Some(parent) = &self.parent {
-            visit.call(parent)?;
-        }
         visit.call(&self.children)
     }
 
     fn __clear__(&self) {
         // Breaking the parent → child references breaks every cycle.
         Python::attach(|py| self.children.bind(py).clear());
-    }
-
-    fn __repr__(&self) -> String {
-        let type_name = self.node.component().map(|c| c.type_name()).unwrap_or("?");
-        format!("<ophyd_rs device {} ({type_name})>", self.name)
     }
 }
 
@@ -405,12 +470,16 @@ pub struct Positioner;
 impl Positioner {
     /// The Python object of a top-level positioner.
     pub fn root(py: Python<'_>, root: Root) -> PyResult<PyClassInitializer<Positioner>> {
-        Ok(PyClassInitializer::from(Device::root(py, root)?).add_subclass(Positioner))
+        Ok(Device::root(py, root)?.add_subclass(Positioner))
     }
-}
 
-fn positioner_of(device: &Device) -> Arc<dyn RustPositioner> {
-    device.node.top().positioner.clone().expect("a Positioner is made from a positioner's Root")
+    fn base<'a>(slf: &'a Bound<'_, Self>) -> &'a OphydObject {
+        slf.as_super().as_super().get()
+    }
+
+    fn positioner(slf: &Bound<'_, Self>) -> Arc<dyn RustPositioner> {
+        Positioner::base(slf).node.top().positioner.clone().expect("a Positioner is made from a positioner's Root")
+    }
 }
 
 #[pymethods]
@@ -418,9 +487,8 @@ impl Positioner {
     /// Move to `value`; the `Status` finishes when the move ends.
     fn set(slf: &Bound<'_, Self>, value: f64) -> PyResult<Py<Status>> {
         let py = slf.py();
-        let device = slf.as_super().get();
-        let positioner = positioner_of(device);
-        let status = ophyd_core::Status::new(device.what(&format!("move to {value}")));
+        let positioner = Positioner::positioner(slf);
+        let status = ophyd_core::Status::new(Positioner::base(slf).what(&format!("move to {value}")));
         let finishing = status.clone();
         runtime().spawn(guarded(status.what().to_owned(), async move {
             let outcome = match positioner.move_to(value).await {
@@ -452,7 +520,7 @@ impl Positioner {
     #[getter]
     fn position(slf: &Bound<'_, Self>) -> PyResult<f64> {
         let py = slf.py();
-        let positioner = positioner_of(slf.as_super().get());
+        let positioner = Positioner::positioner(slf);
         let reading = async move { positioner.position().await };
         wait(py, reading, None)?.expect("no timeout was set").map_err(|e| crate::errors::to_py(py, &e))
     }
@@ -461,7 +529,7 @@ impl Positioner {
     #[getter]
     fn limits(slf: &Bound<'_, Self>) -> PyResult<(f64, f64)> {
         let py = slf.py();
-        let positioner = positioner_of(slf.as_super().get());
+        let positioner = Positioner::positioner(slf);
         let reading = async move { positioner.limits().await };
         wait(py, reading, None)?.expect("no timeout was set").map_err(|e| crate::errors::to_py(py, &e))
     }
@@ -478,95 +546,39 @@ struct Subscribed {
 }
 
 /// One value, read and maybe written: ophyd's `Signal`.
-#[pyclass(frozen, module = "ophyd_rs")]
+#[pyclass(extends = OphydObject, frozen, module = "ophyd_rs")]
 pub struct Signal {
-    node: Node,
-    name: String,
-    parent: Option<Py<PyAny>>,
     subscriptions: Mutex<HashMap<u64, Subscribed>>,
 }
 
 impl Signal {
-    fn what(&self, action: &str) -> String {
-        format!("{action} of {}", self.name)
-    }
-
-    fn signal(&self, py: Python<'_>) -> PyResult<&dyn DynSignal> {
-        self.node.signal().map_err(|f| f.into_py(py))
+    fn signal<'a>(slf: &'a Bound<'_, Self>) -> PyResult<&'a dyn DynSignal> {
+        base(slf).node.signal().map_err(|f| f.into_py(slf.py()))
     }
 }
 
 #[pymethods]
 impl Signal {
-    /// The signal's name (its data key).
-    #[getter]
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The device it belongs to.
-    #[getter]
-    fn parent(&self, py: Python<'_>) -> Py<PyAny> {
-        self.parent.as_ref().map_or_else(|| py.None(), |p| p.clone_ref(py))
-    }
-
-    /// ophyd's `Kind` bits: 0 omitted, 1 normal, 2 config, 5 hinted.
-    #[getter]
-    fn kind(&self) -> PyResult<u8> {
-        kind_of(&self.node)
-    }
-
-    /// `{"fields": [name]}` if the signal is hinted, `{"fields": []}` otherwise.
-    #[getter]
-    fn hints(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let mut fields = Vec::new();
-        self.node.component().map_err(|f| f.into_py(py))?.hints_into(&mut fields);
-        Ok(pythonize::pythonize(py, &ophyd_core::Hints { fields })?.unbind())
-    }
-
     /// Where the value lives (`"PV:det:gain"`).
     #[getter]
-    fn source(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(self.signal(py)?.source().to_owned())
+    fn source(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Ok(Signal::signal(slf)?.source().to_owned())
     }
 
     /// Whether the signal can be written.
     #[getter]
-    fn write_access(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.signal(py)?.writable())
-    }
-
-    /// `{name: {"value": .., "timestamp": ..}}`.
-    fn read(&self) -> Pending {
-        pending(self.what("read"), &self.node, |node| {
-            async move { Ok(serialized(node.signal()?.read_signal().await?)) }.boxed()
-        })
-    }
-
-    /// `{name: data key}`.
-    fn describe(&self) -> Pending {
-        pending(self.what("describe"), &self.node, |node| {
-            async move { Ok(serialized(node.signal()?.describe_signal().await?)) }.boxed()
-        })
-    }
-
-    /// The same as `read()`, as ophyd's signals do.
-    fn read_configuration(&self) -> Pending {
-        self.read()
-    }
-
-    /// The same as `describe()`.
-    fn describe_configuration(&self) -> Pending {
-        self.describe()
+    fn write_access(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Ok(Signal::signal(slf)?.writable())
     }
 
     /// The current value (waits for it).
     #[pyo3(signature = (timeout = None))]
-    fn get(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let node = self.node.clone();
-        let reading = guarded(self.what("get"), async move { Ok(node.signal()?.get_value().await?) });
+    fn get(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        let (py, this) = (slf.py(), base(slf));
+        let node = this.node.clone();
+        let reading = guarded(this.what("get"), async move { Ok(node.signal()?.get_value().await?) });
         let outcome = wait(py, reading, timeout.map(Duration::from_secs_f64))?.ok_or_else(|| {
-            pyo3::exceptions::PyTimeoutError::new_err(format!("{} did not finish in {timeout:?} s", self.what("get")))
+            pyo3::exceptions::PyTimeoutError::new_err(format!("{} did not finish in {timeout:?} s", this.what("get")))
         })?;
         let value = outcome.map_err(|f: Failure| f.into_py(py))?;
         Ok(pythonize::pythonize(py, &value)?.unbind())
@@ -574,20 +586,22 @@ impl Signal {
 
     /// The current value.
     #[getter]
-    fn value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.get(py, None)
+    fn value(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Signal::get(slf, None)
     }
 
     /// Write `value` and wait until it reads back.
-    fn put(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let status = self.write(py, value)?;
+    fn put(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let status = Signal::write(slf, value)?;
         let outcome = wait(py, status.into_future(), None)?.expect("no timeout was set");
         outcome.map_err(|e| crate::errors::to_py(py, &e))
     }
 
     /// Write `value`; the `Status` finishes when it reads back.
-    fn set(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Py<Status>> {
-        let status = self.write(py, value)?;
+    fn set(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<Status>> {
+        let py = slf.py();
+        let status = Signal::write(slf, value)?;
         Status::wrap(py, status)
     }
 
@@ -601,11 +615,11 @@ impl Signal {
         if let Some(other) = event_type.filter(|e| *e != "value") {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "{} has only \"value\" events, not {other:?}",
-                slf.get().name
+                base(slf).name
             )));
         }
-        let this = slf.get();
-        let signal = this.signal(py)?;
+        let this = base(slf);
+        let signal = Signal::signal(slf)?;
         let (obj, target) = (Arc::new(slf.clone().unbind()), Arc::new(callback.clone_ref(py)));
         let old = Arc::new(Mutex::new(None::<Value>));
         let skip_first = Arc::new(AtomicBool::new(!run));
@@ -642,7 +656,7 @@ impl Signal {
         .map_err(|e| crate::errors::to_py(py, &e))?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let subscribed = Subscribed { callback, active, subscription: OffGil::new(subscription) };
-        this.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).insert(id, subscribed);
+        slf.get().subscriptions.lock().unwrap_or_else(|p| p.into_inner()).insert(id, subscribed);
         Ok(id)
     }
 
@@ -667,30 +681,18 @@ impl Signal {
         }
         Ok(())
     }
-
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        if let Some(parent) = &self.parent {
-            visit.call(parent)?;
-        }
-        Ok(())
-    }
-
-    fn __repr__(&self) -> String {
-        let source = self.node.signal().map(|s| s.source().to_owned()).unwrap_or_default();
-        format!("<ophyd_rs signal {} ({source})>", self.name)
-    }
 }
 
 impl Signal {
     /// Start writing `value`, checked first against the signal's type.
-    fn write(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<ophyd_core::Status> {
+    fn write(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<ophyd_core::Status> {
+        let (py, this) = (slf.py(), base(slf));
         let value = to_value(value)?;
-        let signal = self.signal(py)?;
-        signal.check_value(&value).map_err(|e| crate::errors::to_py(py, &e))?;
-        let node = self.node.clone();
-        guard(py, &self.what("set"), || {
+        Signal::signal(slf)?.check_value(&value).map_err(|e| crate::errors::to_py(py, &e))?;
+        let node = this.node.clone();
+        guard(py, &this.what("set"), || {
             let _runtime = runtime().enter();
-            ophyd_core::Status::from_future(self.what("set"), async move {
+            ophyd_core::Status::from_future(this.what("set"), async move {
                 let signal = node.signal().map_err(|f| match f {
                     Failure::Ophyd(e) => e,
                     other => ophyd_core::Error::Failed { what: "set".into(), reason: failure_text(other) },

@@ -41,7 +41,7 @@ pub mod status;
 pub mod transport;
 pub mod value;
 
-pub use device::{Device, Positioner, Root, Signal};
+pub use device::{Device, OphydObject, Positioner, Root, Signal};
 pub use pending::Pending;
 pub use status::Status;
 pub use transport::{CaTransport, SimIoc};
@@ -69,6 +69,7 @@ fn panic_now(message: &str) -> pending::Outcome {
 
 /// Add the base classes, the transports and the exceptions to `module`.
 pub fn add_base_classes(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<OphydObject>()?;
     module.add_class::<Device>()?;
     module.add_class::<Positioner>()?;
     module.add_class::<Signal>()?;
@@ -92,31 +93,14 @@ pub fn add_base_classes(module: &Bound<'_, PyModule>) -> PyResult<()> {
 #[macro_export]
 macro_rules! device_class {
     ($python:ident => $rust:ty) => {
-        #[doc = concat!("The Python class of `", stringify!($rust), "`.")]
-        #[$crate::pyo3::pyclass(extends = $crate::Device, frozen, crate = "::ophyd_rs::pyo3")]
-        pub struct $python;
-
-        #[$crate::pyo3::pymethods(crate = "::ophyd_rs::pyo3")]
-        impl $python {
-            #[new]
-            #[pyo3(signature = (prefix = "", *, name))]
-            fn new(
-                py: $crate::pyo3::Python<'_>,
-                prefix: &str,
-                name: &str,
-            ) -> $crate::pyo3::PyResult<$crate::pyo3::PyClassInitializer<Self>> {
-                let device = $crate::errors::guard(py, concat!(stringify!($python), "()"), || {
-                    let _runtime = $crate::runtime::runtime().enter();
-                    <$rust>::new(prefix, name)
-                })?;
-                Ok($crate::pyo3::PyClassInitializer::from($crate::Device::root(py, $crate::Root::device(device))?)
-                    .add_subclass($python))
-            }
-        }
+        $crate::device_class!(@class $python, $rust, Device, device);
     };
     ($python:ident => $rust:ty, positioner) => {
+        $crate::device_class!(@class $python, $rust, Positioner, positioner);
+    };
+    (@class $python:ident, $rust:ty, $base:ident, $root:ident) => {
         #[doc = concat!("The Python class of `", stringify!($rust), "`.")]
-        #[$crate::pyo3::pyclass(extends = $crate::Positioner, frozen, crate = "::ophyd_rs::pyo3")]
+        #[$crate::pyo3::pyclass(extends = $crate::$base, frozen, crate = "::ophyd_rs::pyo3")]
         pub struct $python;
 
         #[$crate::pyo3::pymethods(crate = "::ophyd_rs::pyo3")]
@@ -132,7 +116,7 @@ macro_rules! device_class {
                     let _runtime = $crate::runtime::runtime().enter();
                     <$rust>::new(prefix, name)
                 })?;
-                Ok($crate::Positioner::root(py, $crate::Root::positioner(device))?.add_subclass($python))
+                Ok($crate::$base::root(py, $crate::Root::$root(device))?.add_subclass($python))
             }
         }
     };

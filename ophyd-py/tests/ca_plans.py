@@ -49,32 +49,12 @@ CONNECT_TIMEOUT = 10.0
 
 
 def ophyd_devices(det_prefix, motor_prefix):
-    """The staging tutorial's detector (its `stage_sigs` variant, as written
-    there) and ophyd's EpicsMotor."""
-    from ophyd import Component, Device, DeviceStatus, EpicsMotor, EpicsSignal, EpicsSignalRO
-
-    class TriggeredDetector(Device):
-        """
-        A detector that requires triggering
-        """
-
-        gain = Component(EpicsSignal, ":gain", kind="config")
-        exposure_time = Component(EpicsSignal, ":exposure_time", kind="config")
-        reading = Component(EpicsSignalRO, ":reading", kind="hinted")
-        acquire = Component(EpicsSignal, ":acquire", kind="omitted", put_complete=True)
-        enabled = Component(EpicsSignal, ":enabled", kind="omitted")
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.stage_sigs["enabled"] = 1  # OrderedDict mapping component name to desired state
-
-        def trigger(self):
-            """
-            Trigger the detector and return a Status object.
-            """
-            status = DeviceStatus(self)
-            self.acquire.put(1, callback=status._finished)
-            return status
+    """The staging tutorial's detector (its `stage_sigs` variant, as the
+    parity tests of the Rust side declare it in Python ophyd) and ophyd's
+    EpicsMotor."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "python"))
+    from ophyd import EpicsMotor
+    from ophyd_reference import TriggeredDetector
 
     det = TriggeredDetector(det_prefix, name="triggered_detector")
     motor = EpicsMotor(motor_prefix, name="motor")

@@ -113,6 +113,8 @@ def test_a_scan_moves_the_motor_to_each_point(ioc, det, motor, RE):
 
 def test_children_keep_their_identity_and_parent(det):
     assert det.enabled is det.enabled
+    assert isinstance(det, ophyd_rs.Device) and isinstance(det.enabled, ophyd_rs.Signal)
+    assert all(isinstance(o, ophyd_rs.OphydObject) for o in (det, det.enabled))
     assert det.enabled.parent is det
     assert det.parent is None
     assert det.name == "triggered_detector" and det.enabled.name == "triggered_detector_enabled"
