@@ -270,6 +270,23 @@ impl Device {
     }
 }
 
+impl Device {
+    /// `call` of the device, as an awaitable of `None`.
+    fn call<F>(slf: &Bound<'_, Self>, action: &str, call: F) -> Pending
+    where
+        F: for<'a> FnOnce(&'a dyn DynDevice) -> BoxFuture<'a, ophyd_core::Result<()>> + Send + 'static,
+    {
+        let this = base(slf);
+        pending(this.what(action), &this.node, move |node| {
+            async move {
+                call(node.device()?).await?;
+                Ok(none())
+            }
+            .boxed()
+        })
+    }
+}
+
 /// Stage and unstage's progress, so that Ctrl-C during `stage()` never
 /// leaves a device staged that nobody knows of.
 enum Staging {
@@ -393,38 +410,17 @@ impl Device {
     /// Stop what the device is doing (a motor's move).
     #[pyo3(signature = (*, success = false))]
     fn stop(slf: &Bound<'_, Self>, success: bool) -> Pending {
-        let this = base(slf);
-        pending(this.what("stop"), &this.node, move |node| {
-            async move {
-                node.device()?.stop_dyn(success).await?;
-                Ok(none())
-            }
-            .boxed()
-        })
+        Device::call(slf, "stop", move |device| device.stop_dyn(success))
     }
 
     /// The RunEngine is pausing.
     fn pause(slf: &Bound<'_, Self>) -> Pending {
-        let this = base(slf);
-        pending(this.what("pause"), &this.node, |node| {
-            async move {
-                node.device()?.pause_dyn().await?;
-                Ok(none())
-            }
-            .boxed()
-        })
+        Device::call(slf, "pause", |device| device.pause_dyn())
     }
 
     /// The RunEngine is resuming.
     fn resume(slf: &Bound<'_, Self>) -> Pending {
-        let this = base(slf);
-        pending(this.what("resume"), &this.node, |node| {
-            async move {
-                node.device()?.resume_dyn().await?;
-                Ok(none())
-            }
-            .boxed()
-        })
+        Device::call(slf, "resume", |device| device.resume_dyn())
     }
 
     /// A component, by attribute name: the same object each time.

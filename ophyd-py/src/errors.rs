@@ -58,11 +58,7 @@ del _error
 /// The module holding the classes, made once per interpreter.
 fn classes(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    MODULE
-        .get_or_try_init(py, || {
-            PyModule::from_code(py, CLASSES, c"ophyd_rs/errors.py", c"ophyd_rs.errors").map(Bound::unbind)
-        })
-        .map(|m| m.bind(py))
+    crate::runtime::python_module(py, &MODULE, CLASSES, c"ophyd_rs/errors.py", c"ophyd_rs.errors")
 }
 
 /// Add every exception class to `module`.

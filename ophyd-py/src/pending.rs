@@ -148,11 +148,7 @@ def get_running_loop():
 
 fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    MODULE
-        .get_or_try_init(py, || {
-            PyModule::from_code(py, HELPERS, c"ophyd_rs/pending.py", c"ophyd_rs._pending").map(Bound::unbind)
-        })
-        .map(|m| m.bind(py))
+    crate::runtime::python_module(py, &MODULE, HELPERS, c"ophyd_rs/pending.py", c"ophyd_rs._pending")
 }
 
 fn wake_waiter(py: Python<'_>, event_loop: &Py<PyAny>, waiter: &Py<PyAny>) {

@@ -21,6 +21,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyModule;
 use tokio::runtime::Runtime;
 
 /// The runtime every device of the process runs on (its I/O, timers and the
@@ -138,4 +140,17 @@ impl<T: Send + 'static> Drop for OffGil<T> {
         let value = unsafe { ManuallyDrop::take(&mut self.0) };
         drop(runtime().spawn_blocking(move || drop(value)));
     }
+}
+
+/// A module of Python code the Rust side needs, made once per interpreter
+/// into `cell`.
+pub fn python_module<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyModule>>,
+    code: &std::ffi::CStr,
+    file_name: &std::ffi::CStr,
+    module_name: &std::ffi::CStr,
+) -> PyResult<&'py Bound<'py, PyModule>> {
+    cell.get_or_try_init(py, || PyModule::from_code(py, code, file_name, module_name).map(Bound::unbind))
+        .map(|m| m.bind(py))
 }
