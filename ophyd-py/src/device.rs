@@ -339,9 +339,12 @@ impl Device {
     fn trigger(slf: &Bound<'_, Self>) -> PyResult<Py<Status>> {
         let (py, this) = (slf.py(), base(slf));
         let device = this.node.device().map_err(|f| f.into_py(py))?;
+        // Off the GIL: sending the request may wait for libca's locks.
         let status = guard(py, &this.what("trigger"), || {
-            let _runtime = runtime().enter();
-            device.trigger_dyn()
+            py.detach(|| {
+                let _runtime = runtime().enter();
+                device.trigger_dyn()
+            })
         })?;
         Status::wrap(py, status)
     }
@@ -621,7 +624,7 @@ impl Signal {
         let skip_first = Arc::new(AtomicBool::new(!run));
         let active = Arc::new(AtomicBool::new(true));
         let delivering = active.clone();
-        let subscription = guard(py, &this.what("subscribe"), || {
+        let subscribe = move || {
             let _runtime = runtime().enter();
             signal.subscribe_value(Box::new(move |value, timestamp| {
                 let old_value = old.lock().unwrap_or_else(|p| p.into_inner()).replace(value.clone());
@@ -648,8 +651,10 @@ impl Signal {
                     }
                 }))
             }))
-        })?
-        .map_err(|e| crate::errors::to_py(py, &e))?;
+        };
+        // Off the GIL: the subscription's request may wait for libca's locks.
+        let subscription =
+            guard(py, &this.what("subscribe"), || py.detach(subscribe))?.map_err(|e| crate::errors::to_py(py, &e))?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let subscribed = Subscribed { callback, active, subscription: OffGil::new(subscription) };
         slf.get().subscriptions.lock().unwrap_or_else(|p| p.into_inner()).insert(id, subscribed);
