@@ -114,8 +114,13 @@ fn from_system(tried: &mut String) -> Option<Libca> {
 fn from_epicscorelibs(tried: &mut String) -> Option<Libca> {
     let python = env::var_os("EPICS_PYTHON").map(PathBuf::from).or_else(project_venv_python);
     let python = python.unwrap_or_else(|| PathBuf::from("python3"));
-    let output =
-        Command::new(&python).args(["-c", "import epicscorelibs.path; print(epicscorelibs.path.lib_path)"]).output();
+    // Without the environment of pip's build isolation (`pip install
+    // ./ophyd-py`), which hides the interpreter's own packages from it.
+    let output = Command::new(&python)
+        .args(["-c", "import epicscorelibs.path; print(epicscorelibs.path.lib_path)"])
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONNOUSERSITE")
+        .output();
     let folder = match output {
         Ok(out) if out.status.success() => PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
         Ok(_) => {
