@@ -2,9 +2,10 @@
 # The whole test suite, from a fresh clone: sets up what the tests need
 # (the project-local Python venv with the reference IOCs, Python ophyd and
 # libca), then checks formatting, lints, docs, and runs every test with
-# Channel Access enabled, then builds the `ophyd_rs` Python module into the
-# venv and runs its tests (bluesky driving ophyd-rs devices). One target
-# directory is shared by every step.
+# Channel Access enabled (under cargo-nextest when it is installed), then
+# builds the `ophyd_rs` Python module into the venv and runs its tests
+# (bluesky driving ophyd-rs devices). One target directory is shared by
+# every step.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -24,8 +25,16 @@ step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo doc"
 cargo doc --workspace --no-deps --all-features
-step "cargo test"
-cargo test --workspace --all-features
+if cargo nextest --version >/dev/null 2>&1; then
+  # Each test in its own process, two at a time: most wait on IOCs and timers.
+  step "cargo nextest run (every test but the doctests)"
+  cargo nextest run --workspace --all-features
+  step "cargo test --doc"
+  cargo test --workspace --all-features --doc
+else
+  step "cargo test (cargo-nextest is not installed: one test binary at a time)"
+  cargo test --workspace --all-features
+fi
 step "ophyd_rs: build the Python module into the venv (maturin) and run its tests (pytest)"
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --manifest-path ophyd-py/Cargo.toml
 .venv/bin/python -m pytest ophyd-py/tests -q
