@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use ophyd_core::{DynComponent, DynDevice, DynSignal, Positioner as RustPositioner, Value};
 use ophyd_epics::Transport;
-use pyo3::exceptions::PyAttributeError;
+use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::gc::{PyTraverseError, PyVisit};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -66,13 +66,13 @@ impl Root {
 /// A component of a device tree: the tree, and the attribute path to it.
 #[derive(Clone)]
 pub struct Node {
-    root: Arc<OffGil<Arc<Root>>>,
+    root: Arc<OffGil<Root>>,
     path: Arc<[&'static str]>,
 }
 
 impl Node {
     fn new(root: Root) -> Node {
-        Node { root: Arc::new(OffGil::new(Arc::new(root))), path: Arc::from([]) }
+        Node { root: Arc::new(OffGil::new(root)), path: Arc::from([]) }
     }
 
     fn child(&self, attr: &'static str) -> Node {
@@ -688,26 +688,21 @@ impl Signal {
     /// Start writing `value`, checked first against the signal's type.
     fn write(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<ophyd_core::Status> {
         let (py, this) = (slf.py(), base(slf));
-        let value = to_value(value)?;
+        let what = this.what("set");
+        let value = to_value(value).map_err(|e| PyTypeError::new_err(format!("{what}: {}", e.value(py))))?;
         Signal::signal(slf)?.check_value(&value).map_err(|e| crate::errors::to_py(py, &e))?;
         let node = this.node.clone();
-        guard(py, &this.what("set"), || {
+        let failed = what.clone();
+        guard(py, &what, || {
             let _runtime = runtime().enter();
-            ophyd_core::Status::from_future(this.what("set"), async move {
-                let signal = node.signal().map_err(|f| match f {
-                    Failure::Ophyd(e) => e,
-                    other => ophyd_core::Error::Failed { what: "set".into(), reason: failure_text(other) },
+            ophyd_core::Status::from_future(what.clone(), async move {
+                // The path was a signal when the write was checked; a tree does not change.
+                let signal = node.signal().map_err(|_| ophyd_core::Error::Failed {
+                    what: failed,
+                    reason: "its signal is no longer in the device tree".into(),
                 })?;
                 signal.set_and_wait_value(value, WRITE_TIMEOUT).await
             })
         })
-    }
-}
-
-fn failure_text(failure: Failure) -> String {
-    match failure {
-        Failure::Ophyd(e) => e.to_string(),
-        Failure::Panic(message) => message,
-        Failure::Python(e) => e.to_string(),
     }
 }

@@ -15,7 +15,6 @@
 //!   dropped off the GIL ([`OffGil`]).
 
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -106,23 +105,18 @@ where
 /// libca's callback lock) and drops it on the runtime's blocking pool, never
 /// on the thread that let go of it — which, for a Python object, holds the
 /// GIL.
-pub struct OffGil<T: Send + 'static>(ManuallyDrop<T>);
+pub struct OffGil<T: Send + 'static>(Option<T>);
 
 impl<T: Send + 'static> OffGil<T> {
     /// Keep `value`.
     pub fn new(value: T) -> OffGil<T> {
-        OffGil(ManuallyDrop::new(value))
+        OffGil(Some(value))
     }
-}
 
-impl<T: Send + 'static> OffGil<T> {
     /// Drop the value now, on this thread, with the GIL released: for when
     /// the caller must know it is gone before going on.
     pub fn drop_now(mut self, py: Python<'_>) {
-        // SAFETY: the value is taken once, here, and `self` is forgotten
-        // rather than dropped, so `Drop` does not take it again.
-        let value = unsafe { ManuallyDrop::take(&mut self.0) };
-        std::mem::forget(self);
+        let value = self.0.take();
         py.detach(move || drop(value));
     }
 }
@@ -130,15 +124,15 @@ impl<T: Send + 'static> OffGil<T> {
 impl<T: Send + 'static> std::ops::Deref for OffGil<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0
+        self.0.as_ref().expect("an OffGil holds its value until it is dropped")
     }
 }
 
 impl<T: Send + 'static> Drop for OffGil<T> {
     fn drop(&mut self) {
-        // SAFETY: the value is taken once, here, and `self.0` is not used again.
-        let value = unsafe { ManuallyDrop::take(&mut self.0) };
-        drop(runtime().spawn_blocking(move || drop(value)));
+        if let Some(value) = self.0.take() {
+            drop(runtime().spawn_blocking(move || drop(value)));
+        }
     }
 }
 

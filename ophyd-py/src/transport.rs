@@ -65,6 +65,17 @@ impl SimIoc {
         Ok(())
     }
 
+    /// Take PV `pv` off the network (`connected=False`), as an IOC that
+    /// drops or reboots does, or bring it back.
+    fn set_connected(&self, pv: &str, connected: bool) -> PyResult<()> {
+        if self.ioc.get(pv).is_none() {
+            return Err(PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")));
+        }
+        let _runtime = runtime().enter();
+        self.ioc.set_connected(pv, connected);
+        Ok(())
+    }
+
     /// Every PV's name.
     fn pv_names(&self) -> Vec<String> {
         self.ioc.pv_names()

@@ -198,9 +198,13 @@ def test_a_status_is_awaitable(det):
     try:
 
         async def trigger():
-            await det.trigger()
+            status = det.trigger()
+            await status
+            return status
 
-        asyncio.run(trigger())
+        # The acquisition takes exposure_time (0.01 s): done only if the await waited.
+        status = asyncio.run(trigger())
+        assert status.done and status.success
     finally:
         det.unstage()
 
@@ -268,6 +272,28 @@ def test_a_refused_trigger_fails_the_run_with_the_ioc_s_reason(ioc, det, RE):
     assert any(isinstance(e, ophyd_rs.PutError) for e in chain), chain
     assert RE.documents.stop["exit_status"] == "fail"
     assert ioc.get(PREFIX + "enabled") == 0
+
+
+def test_a_pv_lost_mid_run_fails_the_run_naming_it_and_restores_enabled(ioc, det, RE):
+    ioc.put(PREFIX + "enabled", 0)
+
+    @bpp.stage_decorator([det])
+    @bpp.run_decorator()
+    def plan():
+        yield from bps.trigger_and_read([det])
+        # The IOC drops the detector's reading between two points.
+        yield from bps.null()
+        ioc.set_connected(PREFIX + "reading", False)
+        yield from bps.trigger_and_read([det])
+
+    with pytest.raises(ophyd_rs.DisconnectedError, match="trigger_with_pc:reading"):
+        RE(plan())
+    assert RE.documents.stop["exit_status"] == "fail"
+    assert len(RE.documents.named("event")) == 1
+    # Unstaging put enabled back: its PV never went away.
+    assert ioc.get(PREFIX + "enabled") == 0
+    ioc.set_connected(PREFIX + "reading", True)
+    assert set(det.read().result(5)) == {"triggered_detector_reading"}
 
 
 def test_ctrl_c_mid_run_then_abort_restores_enabled(ioc, det, RE):
