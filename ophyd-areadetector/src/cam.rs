@@ -50,36 +50,20 @@ use crate::DataType;
 #[macro_export]
 macro_rules! cam_base {
     ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fattr:meta])* $fvis:vis $field:ident: $fty:ty),* $(,)? }) => {
+        $crate::__ad_base_fields! {
+            __cam_base { [$(#[$meta])* $vis struct $name] [$($(#[$fattr])* $fvis $field: $fty,)*] }
+        }
+    };
+}
+
+/// [`cam_base!`] once ADBase's fields are given, last.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cam_base {
+    ([$($head:tt)*] [$($user:tt)*] [$($ad_base:tt)*]) => {
         #[derive(::ophyd_core::Device)]
-        $(#[$meta])*
-        $vis struct $name {
-            /// `ArrayCounter`: arrays made since it was last reset.
-            #[component(suffix = "ArrayCounter", kind = "omitted")]
-            pub array_counter: $crate::__private::EpicsSignalWithRbv<i32>,
-            /// `ArrayRate_RBV`: arrays a second.
-            #[component(suffix = "ArrayRate_RBV", kind = "omitted")]
-            pub array_rate: $crate::__private::EpicsSignalRO<f64>,
-            /// `NDAttributesFile`: the XML file of NDAttributes (a long string).
-            #[component(suffix = "NDAttributesFile", kind = "omitted")]
-            pub nd_attributes_file: $crate::__private::EpicsSignal<::std::string::String>,
-            /// `PoolAllocBuffers`.
-            #[component(suffix = "PoolAllocBuffers", kind = "omitted")]
-            pub pool_alloc_buffers: $crate::__private::EpicsSignalRO<i32>,
-            /// `PoolFreeBuffers`.
-            #[component(suffix = "PoolFreeBuffers", kind = "omitted")]
-            pub pool_free_buffers: $crate::__private::EpicsSignalRO<i32>,
-            /// `PoolMaxMem`, MB.
-            #[component(suffix = "PoolMaxMem", kind = "omitted")]
-            pub pool_max_mem: $crate::__private::EpicsSignalRO<f64>,
-            /// `PoolUsedBuffers`.
-            #[component(suffix = "PoolUsedBuffers", kind = "omitted")]
-            pub pool_used_buffers: $crate::__private::EpicsSignalRO<f64>,
-            /// `PoolUsedMem`, MB.
-            #[component(suffix = "PoolUsedMem", kind = "omitted")]
-            pub pool_used_mem: $crate::__private::EpicsSignalRO<f64>,
-            /// `PortName_RBV`: the driver's asyn port, which plugins name as their source.
-            #[component(suffix = "PortName_RBV", kind = "omitted")]
-            pub port_name: $crate::__private::EpicsSignalRO<::std::string::String>,
+        $($head)* {
+            $($ad_base)*
             /// `Acquire` (`Done`/`Acquire`): a busy record whose put completes
             /// when the acquisition does. Staged to `Done` (ophyd's
             /// `SingleTrigger`: no acquisition is left running).
@@ -215,7 +199,7 @@ macro_rules! cam_base {
             /// `TriggerMode` (`Internal`, `External`, ...).
             #[component(suffix = "TriggerMode", kind = "config")]
             pub trigger_mode: $crate::__private::EpicsSignalWithRbv<$crate::__private::Enum>,
-            $($(#[$fattr])* $fvis $field: $fty,)*
+            $($user)*
         }
     };
 }
@@ -467,3 +451,42 @@ macro_rules! impl_camera {
 
 impl_camera!(CamBase);
 impl_camera!(SimDetectorCam);
+
+/// ADBase's fields, the ones ophyd's `ADBase` gives cameras and plugins
+/// alike: `$callback! { $args [fields] }` (macros cannot expand in a
+/// struct's field list, so the struct's macro takes them as its last input).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ad_base_fields {
+    ($callback:ident { $($args:tt)* }) => {
+        $crate::$callback! { $($args)* [
+            /// `ArrayCounter`: arrays counted since it was last reset.
+            #[component(suffix = "ArrayCounter", kind = "omitted")]
+            pub array_counter: $crate::__private::EpicsSignalWithRbv<i32>,
+            /// `ArrayRate_RBV`: arrays a second.
+            #[component(suffix = "ArrayRate_RBV", kind = "omitted")]
+            pub array_rate: $crate::__private::EpicsSignalRO<f64>,
+            /// `NDAttributesFile`: the XML file of NDAttributes (a long string).
+            #[component(suffix = "NDAttributesFile", kind = "omitted")]
+            pub nd_attributes_file: $crate::__private::EpicsSignal<::std::string::String>,
+            /// `PoolAllocBuffers`.
+            #[component(suffix = "PoolAllocBuffers", kind = "omitted")]
+            pub pool_alloc_buffers: $crate::__private::EpicsSignalRO<i32>,
+            /// `PoolFreeBuffers`.
+            #[component(suffix = "PoolFreeBuffers", kind = "omitted")]
+            pub pool_free_buffers: $crate::__private::EpicsSignalRO<i32>,
+            /// `PoolMaxMem`, MB.
+            #[component(suffix = "PoolMaxMem", kind = "omitted")]
+            pub pool_max_mem: $crate::__private::EpicsSignalRO<f64>,
+            /// `PoolUsedBuffers`.
+            #[component(suffix = "PoolUsedBuffers", kind = "omitted")]
+            pub pool_used_buffers: $crate::__private::EpicsSignalRO<f64>,
+            /// `PoolUsedMem`, MB.
+            #[component(suffix = "PoolUsedMem", kind = "omitted")]
+            pub pool_used_mem: $crate::__private::EpicsSignalRO<f64>,
+            /// `PortName_RBV`: the driver's or plugin's asyn port, which plugins name as their source.
+            #[component(suffix = "PortName_RBV", kind = "omitted")]
+            pub port_name: $crate::__private::EpicsSignalRO<::std::string::String>,
+        ] }
+    };
+}

@@ -120,24 +120,24 @@ fn expand(device: &Device<'_>) -> TokenStream {
     // A vector's `stage` is reported (`valid`), not expanded: one error.
     let stage_sigs = device.components().filter(|(_, c)| c.vector.is_none()).filter_map(|(f, c)| c.stage.as_ref().map(|e| (f, e))).map(|(f, expr)| {
         let (name, ty) = (f.name(), f.ty);
-        quote_spanned! {expr.span()=>
+        quote_spanned!{expr.span()=>
             (<::std::string::String as ::core::convert::From<&str>>::from(#name), ::ophyd_core::__private::declared::<#ty>(#expr))
         }
     });
     let gather = device.components().map(|(f, _)| {
         let (ident, ty) = (f.ident, f.ty);
-        quote_spanned!(ty.span()=> ::ophyd_core::__private::gather_child::<G, #ty>(&self.#ident, out);)
+        quote_spanned!(at(ty.span())=> ::ophyd_core::__private::gather_child::<G, #ty>(&self.#ident, out);)
     });
     let connects = device.components().map(|(f, _)| {
         let (ident, ty) = (f.ident, f.ty);
-        quote_spanned!(ty.span()=> <#ty as ::ophyd_core::Component>::collect_connects(&self.#ident, ctx, out);)
+        quote_spanned!(at(ty.span())=> <#ty as ::ophyd_core::Component>::collect_connects(&self.#ident, ctx, out);)
     });
     let names: Vec<String> = device.components().map(|(f, _)| f.name()).collect();
     let as_dyn: Vec<TokenStream> = device
         .components()
         .map(|(f, _)| {
             let (ident, ty) = (f.ident, f.ty);
-            quote_spanned!(ty.span()=> ::ophyd_core::__private::as_dyn::<#ty>(&self.#ident))
+            quote_spanned!(at(ty.span())=> ::ophyd_core::__private::as_dyn::<#ty>(&self.#ident))
         })
         .collect();
     // A device reaches its own meta through its first component (which
@@ -605,4 +605,13 @@ fn build_field(field: &Field<'_>, state: &[&Field<'_>]) -> TokenStream {
             }
         }
     }
+}
+
+/// For generated code that uses the derive's own names (`self`, `out`,
+/// `ctx`): reported at the user's token `span`, with those names
+/// resolved where the derive expands. A field written by another macro than
+/// the one that wrote the derive (a list of fields two struct macros share)
+/// then still sees them.
+fn at(span: proc_macro2::Span) -> proc_macro2::Span {
+    proc_macro2::Span::call_site().located_at(span)
 }

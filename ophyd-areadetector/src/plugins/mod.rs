@@ -71,38 +71,27 @@ macro_rules! plugin_base {
         $(#[$meta:meta])*
         $vis:vis struct $name:ident { $($(#[$fattr:meta])* $fvis:vis $field:ident: $fty:ty),* $(,)? }
     ) => {
+        $crate::__ad_base_fields! {
+            __plugin_base {
+                [$($custom)?] [$($array_size)?] [$(#[$meta])* $vis struct $name]
+                [$($(#[$fattr])* $fvis $field: $fty,)*]
+            }
+        }
+    };
+}
+
+/// [`plugin_base!`] once ADBase's fields are given, last.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __plugin_base {
+    (
+        [$($custom:ident)?] [$($array_size:ty)?] [$($head:tt)*] [$($user:tt)*] [$($ad_base:tt)*]
+    ) => {
         #[derive(::ophyd_core::Device)]
         // Written here, where the derive is: its hygiene must be the derive's.
         $(#[device(custom(stage))] #[cfg_attr(any(), doc = stringify!($custom))])?
-        $(#[$meta])*
-        $vis struct $name {
-            /// `ArrayCounter`: arrays received since it was last reset.
-            #[component(suffix = "ArrayCounter", kind = "omitted")]
-            pub array_counter: $crate::__private::EpicsSignalWithRbv<i32>,
-            /// `ArrayRate_RBV`: arrays a second.
-            #[component(suffix = "ArrayRate_RBV", kind = "omitted")]
-            pub array_rate: $crate::__private::EpicsSignalRO<f64>,
-            /// `NDAttributesFile` (a long string).
-            #[component(suffix = "NDAttributesFile", kind = "omitted")]
-            pub nd_attributes_file: $crate::__private::EpicsSignal<::std::string::String>,
-            /// `PoolAllocBuffers`.
-            #[component(suffix = "PoolAllocBuffers", kind = "omitted")]
-            pub pool_alloc_buffers: $crate::__private::EpicsSignalRO<i32>,
-            /// `PoolFreeBuffers`.
-            #[component(suffix = "PoolFreeBuffers", kind = "omitted")]
-            pub pool_free_buffers: $crate::__private::EpicsSignalRO<i32>,
-            /// `PoolMaxMem`, MB.
-            #[component(suffix = "PoolMaxMem", kind = "omitted")]
-            pub pool_max_mem: $crate::__private::EpicsSignalRO<f64>,
-            /// `PoolUsedBuffers`.
-            #[component(suffix = "PoolUsedBuffers", kind = "omitted")]
-            pub pool_used_buffers: $crate::__private::EpicsSignalRO<f64>,
-            /// `PoolUsedMem`, MB.
-            #[component(suffix = "PoolUsedMem", kind = "omitted")]
-            pub pool_used_mem: $crate::__private::EpicsSignalRO<f64>,
-            /// `PortName_RBV`: this plugin's asyn port, which other plugins name as their source.
-            #[component(suffix = "PortName_RBV", kind = "omitted")]
-            pub port_name: $crate::__private::EpicsSignalRO<::std::string::String>,
+        $($head)* {
+            $($ad_base)*
             /// `ArraySize0_RBV`: the width of the last array.
             #[component(suffix = "ArraySize0_RBV", kind = "omitted")]
             pub width: $crate::__private::EpicsSignalRO<i32>,
@@ -189,7 +178,7 @@ macro_rules! plugin_base {
             /// `UniqueId_RBV` of the last array.
             #[component(suffix = "UniqueId_RBV", kind = "omitted")]
             pub unique_id: $crate::__private::EpicsSignalRO<i32>,
-            $($(#[$fattr])* $fvis $field: $fty,)*
+            $($user)*
         }
         $($crate::__plugin_custom!($custom);)?
     };
