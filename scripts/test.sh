@@ -3,8 +3,9 @@
 # (the project-local Python venv with the reference IOCs, Python ophyd and
 # libca), then checks formatting, lints, docs, and runs every test with
 # Channel Access enabled (under cargo-nextest when it is installed), then
-# builds the `ophyd_rs` Python module into the venv and runs its tests
-# (bluesky driving ophyd-rs devices). One target directory is shared by
+# builds the `ophyd_rs` Python module and a beamline's own module
+# (`my_beamline`) into the venv and runs their tests (bluesky driving
+# ophyd-rs devices). One target directory is shared by
 # every step.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,6 +36,8 @@ else
   step "cargo test (cargo-nextest is not installed: one test binary at a time)"
   cargo test --workspace --all-features
 fi
-step "ophyd_rs: build the Python module into the venv (maturin) and run its tests (pytest)"
+step "ophyd_rs: build the Python modules into the venv (maturin) and run their tests (pytest)"
+# The stock module, and a beamline's own module made with `python_module!`.
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --manifest-path ophyd-py/Cargo.toml
+VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --manifest-path ophyd-py/my-beamline/Cargo.toml
 .venv/bin/python -m pytest ophyd-py/tests -q

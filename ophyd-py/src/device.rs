@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use ophyd_core::{DynComponent, DynDevice, DynSignal, Positioner as RustPositioner, Value};
+use ophyd_core::{CleanupPolicy, DynComponent, DynDevice, DynSignal, Positioner as RustPositioner, Value};
 use ophyd_epics::Transport;
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::gc::{PyTraverseError, PyVisit};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use tokio::time::Instant;
 
 use crate::errors::{guard, guarded, Failure};
 use crate::pending::{none, serialized, Pending};
@@ -33,6 +34,45 @@ const CONNECT_TIMEOUT: f64 = 10.0;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Connect = Box<dyn Fn(Transport, Duration) -> BoxFuture<'static, ophyd_core::Result<()>> + Send + Sync>;
+
+/// How often `unstage()` tries again to put back what a lost connection
+/// kept it from putting back.
+const RESTORE_RETRY: Duration = Duration::from_millis(250);
+
+/// Unstage `device`. While a restore fails on a lost connection, try it
+/// again every [`RESTORE_RETRY`] for the reconnect grace of ophyd-rs's own
+/// run engine ([`CleanupPolicy::reconnect_grace`], 30 s): an IOC that
+/// reboots comes back with its defaults, not the values staging replaced,
+/// and bluesky's cleanup calls `unstage()` once. Ctrl-C stops the caller's
+/// wait, not the retries.
+async fn unstage_within_grace(device: &dyn DynDevice) -> ophyd_core::Result<()> {
+    let deadline = Instant::now() + CleanupPolicy::default().reconnect_grace;
+    loop {
+        match device.unstage_dyn().await {
+            Err(e) if e.is_disconnection() && Instant::now() < deadline => {
+                // An IOC that is away: wait for it.
+                tokio::time::sleep(RESTORE_RETRY.min(deadline.saturating_duration_since(Instant::now()))).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Stage `device`. A device whose last unstage failed (partially staged)
+/// first finishes that unstage, putting back what it replaced, then is
+/// staged afresh: ophyd stages such a device again too (keeping the
+/// values to put back from before), and bluesky's next run must not fail
+/// for a restore the last one could not do. If the restore fails again,
+/// that is the error.
+async fn stage_again_if_partially_staged(device: &dyn DynDevice) -> ophyd_core::Result<()> {
+    match device.stage_dyn().await {
+        Err(ophyd_core::Error::PartiallyStaged { .. }) => {
+            device.unstage_dyn().await?;
+            device.stage_dyn().await
+        }
+        staged => staged,
+    }
+}
 
 /// A top-level Rust device, with what Python needs of its type.
 pub struct Root {
@@ -350,14 +390,15 @@ impl Device {
     }
 
     /// Stage: apply the stage_sigs (remembering what they replace) and stage
-    /// the sub-devices. Returns `[self]`, as ophyd does.
+    /// the sub-devices. Returns `[self]`, as ophyd does. A device whose
+    /// last unstage failed first puts back what that one could not.
     fn stage(slf: &Bound<'_, Self>) -> PyResult<Py<PyList>> {
         let (py, this) = (slf.py(), base(slf));
         let progress = Arc::new(Mutex::new(Staging::Running));
         let (node, tracked) = (this.node.clone(), progress.clone());
         let staging = runtime().spawn(guarded(this.what("stage"), async move {
             let device = node.device()?;
-            let result = device.stage_dyn().await;
+            let result = stage_again_if_partially_staged(device).await;
             let abandoned = {
                 let mut progress = tracked.lock().unwrap_or_else(|p| p.into_inner());
                 let abandoned = matches!(*progress, Staging::Abandoned);
@@ -398,12 +439,14 @@ impl Device {
 
     /// Unstage: put back what staging changed, whatever else happens. The
     /// work runs to its end even if Python stops waiting (Ctrl-C) or never
-    /// looks at the result (the RunEngine's cleanup).
+    /// looks at the result (the RunEngine's cleanup). A PV that is
+    /// unreachable is waited for, up to 30 s (an IOC rebooting); what
+    /// could not be put back then is put back by the next `stage()`.
     fn unstage(slf: &Bound<'_, Self>) -> PyResult<Py<PyList>> {
         let (py, this) = (slf.py(), base(slf));
         let node = this.node.clone();
         let unstaging = runtime().spawn(guarded(this.what("unstage"), async move {
-            node.device()?.unstage_dyn().await.map_err(Failure::from)
+            unstage_within_grace(node.device()?).await.map_err(Failure::from)
         }));
         let joined = wait(py, unstaging, None)?.expect("no timeout was set");
         joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))?;

@@ -19,15 +19,17 @@
 //! (`CaTransport`). A module of your own devices is a few lines with
 //! [`python_module!`]:
 //!
-//! ```ignore
+//! ```text
 //! ophyd_rs::python_module!(my_beamline {
-//!     devices: [Thermostat => crate::Thermostat],
-//!     positioners: [Stage => crate::Stage],
+//!     devices: [Thermometer => crate::Thermometer],
+//!     positioners: [TemperatureController => PvPositioner<crate::Controller> = crate::temperature_controller],
 //! });
 //! ```
 //!
 //! Build it with maturin (`module-name = "my_beamline"`); the classes extend
-//! this crate's `Device` and `Positioner`.
+//! that module's `Device` and `Positioner`. `ophyd-py/my-beamline` in the
+//! repository is such a crate, whole, built and driven by bluesky in the
+//! tests.
 
 // The macros name this crate `ophyd_rs` (its library name), here and in
 // users' crates alike.
@@ -84,21 +86,29 @@ pub fn add_base_classes(module: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// A Python class for the Rust device type `$rust`, named `$python`:
-/// `$python(prefix, name=...)` makes the device. With `positioner`, the
-/// class extends `Positioner` (the type implements
-/// [`ophyd_core::Positioner`]), otherwise `Device`.
+/// `$python(prefix, name=...)` makes the device with `<$rust>::new(prefix,
+/// name)` (what `#[derive(Device)]` writes), or with the function given
+/// after `=`, for a type made otherwise (a `PvPositioner<D>` wraps a
+/// derived device). With `positioner`, the class extends `Positioner` (the
+/// type implements [`ophyd_core::Positioner`]), otherwise `Device`.
 ///
 /// `$python` is also the name of a Rust struct made in the calling module:
 /// choose one no type in scope has.
 #[macro_export]
 macro_rules! device_class {
-    ($python:ident => $rust:ty) => {
-        $crate::device_class!(@class $python, $rust, Device, device);
+    ($python:ident => $rust:ty $(= $new:path)?) => {
+        $crate::device_class!(@class $python, $rust, Device, device, [$($new)?]);
     };
-    ($python:ident => $rust:ty, positioner) => {
-        $crate::device_class!(@class $python, $rust, Positioner, positioner);
+    ($python:ident => $rust:ty $(= $new:path)?, positioner) => {
+        $crate::device_class!(@class $python, $rust, Positioner, positioner, [$($new)?]);
     };
-    (@class $python:ident, $rust:ty, $base:ident, $root:ident) => {
+    (@class $python:ident, $rust:ty, $base:ident, $root:ident, []) => {
+        $crate::device_class!(@class $python, $rust, $base, $root, <$rust>::new);
+    };
+    (@class $python:ident, $rust:ty, $base:ident, $root:ident, [$new:path]) => {
+        $crate::device_class!(@class $python, $rust, $base, $root, $new);
+    };
+    (@class $python:ident, $rust:ty, $base:ident, $root:ident, $new:expr) => {
         #[doc = concat!("The Python class of `", stringify!($rust), "`.")]
         #[$crate::pyo3::pyclass(extends = $crate::$base, frozen, crate = "::ophyd_rs::pyo3")]
         pub struct $python;
@@ -114,7 +124,8 @@ macro_rules! device_class {
             ) -> $crate::pyo3::PyResult<$crate::pyo3::PyClassInitializer<Self>> {
                 let device = $crate::errors::guard(py, concat!(stringify!($python), "()"), || {
                     let _runtime = $crate::runtime::runtime().enter();
-                    <$rust>::new(prefix, name)
+                    let device: $rust = ($new)(prefix, name);
+                    device
                 })?;
                 Ok($crate::$base::root(py, $crate::Root::$root(device))?.add_subclass($python))
             }
@@ -124,22 +135,18 @@ macro_rules! device_class {
 
 /// A Python extension module `$module` of Rust device types: the base
 /// classes (`Device`, `Positioner`, `Signal`, `Status`), the transports
-/// (`SimIoc`, `CaTransport`), the exceptions, and a class per type listed.
-///
-/// ```ignore
-/// ophyd_rs::python_module!(my_beamline {
-///     devices: [Thermostat => crate::Thermostat, Camera => crate::Camera],
-///     positioners: [Stage => crate::Stage],
-/// });
-/// ```
+/// (`SimIoc`, `CaTransport`), the exceptions, and a class per type listed
+/// (see [`device_class!`]; `= function` names how a type without
+/// `new(prefix, name)` is made). The crate-level documentation shows a
+/// call; `ophyd-py/my-beamline` in the repository is a whole crate.
 #[macro_export]
 macro_rules! python_module {
     ($module:ident {
-        devices: [$($device:ident => $device_type:ty),* $(,)?],
-        positioners: [$($positioner:ident => $positioner_type:ty),* $(,)?] $(,)?
+        devices: [$($device:ident => $device_type:ty $(= $device_new:path)?),* $(,)?],
+        positioners: [$($positioner:ident => $positioner_type:ty $(= $positioner_new:path)?),* $(,)?] $(,)?
     }) => {
-        $($crate::device_class!($device => $device_type);)*
-        $($crate::device_class!($positioner => $positioner_type, positioner);)*
+        $($crate::device_class!($device => $device_type $(= $device_new)?);)*
+        $($crate::device_class!($positioner => $positioner_type $(= $positioner_new)?, positioner);)*
 
         #[doc = concat!("The `", stringify!($module), "` Python module.")]
         #[$crate::pyo3::pymodule(crate = "::ophyd_rs::pyo3")]

@@ -138,6 +138,14 @@ impl<T: Send + 'static> Drop for OffGil<T> {
 
 /// A module of Python code the Rust side needs, made once per interpreter
 /// into `cell`.
+///
+/// Every extension module built on this crate (the stock `ophyd_rs`, a
+/// beamline's own) has its own `cell`, but they share the module: the first
+/// one makes it and registers it in `sys.modules` under `module_name`, and
+/// the others take it from there. Making it again would run its code again
+/// into that same module object, replacing the classes the first extension
+/// handed out (its `except ophyd_rs.PutError` would stop matching); shared,
+/// one `except` catches the errors of every such extension's devices.
 pub fn python_module<'py>(
     py: Python<'py>,
     cell: &'static PyOnceLock<Py<PyModule>>,
@@ -145,6 +153,12 @@ pub fn python_module<'py>(
     file_name: &std::ffi::CStr,
     module_name: &std::ffi::CStr,
 ) -> PyResult<&'py Bound<'py, PyModule>> {
-    cell.get_or_try_init(py, || PyModule::from_code(py, code, file_name, module_name).map(Bound::unbind))
-        .map(|m| m.bind(py))
+    cell.get_or_try_init(py, || {
+        let modules = py.import("sys")?.getattr("modules")?;
+        if let Ok(made) = modules.get_item(module_name.to_string_lossy().as_ref()) {
+            return Ok(made.cast_into::<PyModule>()?.unbind());
+        }
+        PyModule::from_code(py, code, file_name, module_name).map(Bound::unbind)
+    })
+    .map(|m| m.bind(py))
 }

@@ -1,8 +1,9 @@
 //! What devices connect through: the simulated IOC and Channel Access.
 
-use ophyd_epics::sim::{SimIoc as RustSimIoc, SimMotor};
+use ophyd_core::Value;
+use ophyd_epics::sim::{PvSpec, SimIoc as RustSimIoc, SimMotor};
 use ophyd_epics::Transport;
-use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::errors::guard;
@@ -47,6 +48,50 @@ impl SimIoc {
         self.ioc.add_motor_record(name, SimMotor::at(position).limits(low, high).velocity(velocity).units("mm"));
     }
 
+    /// Add a PV `name` holding `value`: a float makes a double, an int a
+    /// long, a str a string, a sequence of numbers a waveform (with room
+    /// for as many elements). With `enum_strs`, an enum whose `value` is an
+    /// index or one of the strings. `units`, `precision` and `limits`
+    /// (`(low, high)`, writes outside are clamped as records do) are the
+    /// PV's metadata; `read_only` refuses clients' writes. A PV of that
+    /// name must not exist yet.
+    #[pyo3(signature = (name, value, *, enum_strs = None, units = None, precision = None, limits = None, read_only = false))]
+    #[allow(clippy::too_many_arguments)] // Python's keyword arguments
+    fn add_pv(
+        &self,
+        name: &str,
+        value: &Bound<'_, PyAny>,
+        enum_strs: Option<Vec<String>>,
+        units: Option<&str>,
+        precision: Option<i16>,
+        limits: Option<(f64, f64)>,
+        read_only: bool,
+    ) -> PyResult<()> {
+        if self.ioc.get(name).is_some() {
+            return Err(PyValueError::new_err(format!("the simulated IOC has a PV {name:?} already")));
+        }
+        let value = to_value(value)?;
+        let mut spec = match enum_strs {
+            Some(strings) => enum_spec(name, &value, &strings)?,
+            None => scalar_spec(name, value)?,
+        };
+        if let Some(units) = units {
+            spec = spec.units(units);
+        }
+        if let Some(precision) = precision {
+            spec = spec.precision(precision);
+        }
+        if let Some((low, high)) = limits {
+            spec = spec.limits(low, high);
+        }
+        if read_only {
+            spec = spec.read_only();
+        }
+        let _runtime = runtime().enter();
+        self.ioc.add(spec);
+        Ok(())
+    }
+
     /// The value of PV `pv` (an enum's index).
     fn get(&self, py: Python<'_>, pv: &str) -> PyResult<Py<PyAny>> {
         let value =
@@ -76,6 +121,16 @@ impl SimIoc {
         Ok(())
     }
 
+    /// Refuse clients' writes to PV `pv` (`writable=False`), as EPICS
+    /// access security does, or accept them again.
+    fn set_writable(&self, pv: &str, writable: bool) -> PyResult<()> {
+        if self.ioc.get(pv).is_none() {
+            return Err(PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")));
+        }
+        self.ioc.set_writable(pv, writable);
+        Ok(())
+    }
+
     /// Every PV's name.
     fn pv_names(&self) -> Vec<String> {
         self.ioc.pv_names()
@@ -84,6 +139,52 @@ impl SimIoc {
     fn __repr__(&self) -> String {
         format!("<ophyd_rs.SimIoc with {} PVs>", self.ioc.pv_names().len())
     }
+}
+
+/// The PV `add_pv(name, value)` makes without `enum_strs`.
+fn scalar_spec(name: &str, value: Value) -> PyResult<PvSpec> {
+    Ok(match value {
+        Value::Float(x) => PvSpec::double(name, x),
+        Value::Int(i) => PvSpec::long(
+            name,
+            i32::try_from(i).map_err(|_| {
+                PyValueError::new_err(format!(
+                    "PV {name:?}: {i} does not fit a long (32 bits); give a float for a double"
+                ))
+            })?,
+        ),
+        Value::String(text) => PvSpec::string(name, &text),
+        Value::FloatArray(xs) => {
+            let capacity = xs.len();
+            PvSpec::waveform(name, xs, capacity)
+        }
+        Value::IntArray(is) => {
+            let capacity = is.len();
+            PvSpec::waveform(name, is.into_iter().map(|i| i as f64).collect(), capacity)
+        }
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "PV {name:?}: cannot hold {other}: expected a float, an int, a str or a sequence of numbers"
+            )))
+        }
+    })
+}
+
+/// The enum PV `add_pv(name, value, enum_strs=strings)` makes: `value` is
+/// an index into `strings` or one of them.
+fn enum_spec(name: &str, value: &Value, strings: &[String]) -> PyResult<PvSpec> {
+    let index = match value {
+        Value::Int(i) => usize::try_from(*i).ok().filter(|i| *i < strings.len()),
+        Value::String(text) => strings.iter().position(|s| s == text),
+        _ => None,
+    };
+    let index = index.and_then(|i| u16::try_from(i).ok()).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "PV {name:?}: {value} is neither an index of its enum_strs {strings:?} nor one of them"
+        ))
+    })?;
+    let strings: Vec<&str> = strings.iter().map(String::as_str).collect();
+    Ok(PvSpec::enumeration(name, &strings, index))
 }
 
 /// Channel Access, through libca: real IOCs, found as `EPICS_CA_ADDR_LIST`

@@ -17,6 +17,12 @@ Usage: ca_plans.py --impl ophyd|ophyd_rs --det-prefix P --motor-prefix M --plan 
                        (bluesky's SigintHandler pauses); then RE.abort()
         motor_abort    scan([det], motor, 0, 10, 3): 1 s into the move to 5
                        a pause is requested, then RE.abort()
+        ioc_reboot     a count of 1000 during which the parent kills the
+                       tutorial IOC and starts it again: the run fails;
+                       once the IOC answers again (up to 30 s), how long
+                       `enabled` took to read its value before the run (the
+                       restarted IOC starts "on"), then, exposure time set
+                       back, a count of 3 with the same device
 
 Prints to stdout one JSON object a line: {"name": ..., "doc": ...} per
 document as the RunEngine emits it, each validated against event-model's
@@ -103,6 +109,35 @@ def refused_trigger(det):
     return (yield from inner())
 
 
+def after_reboot(RE, det, enabled_before, exposure_before):
+    """What the device does once its IOC is back: `enabled` put back as it
+    was before the failed run (the restarted IOC starts it "on"), and a run
+    of the same device."""
+    out = {"reconnected": False, "enabled_restored_after_s": None, "second_run": None}
+    start = time.monotonic()
+    while time.monotonic() - start < 30:
+        try:
+            value = det.enabled.get()
+        except Exception:
+            time.sleep(0.1)
+            continue
+        out["reconnected"] = True
+        if value == enabled_before:
+            out["enabled_restored_after_s"] = round(time.monotonic() - start, 3)
+            break
+        time.sleep(0.05)
+    if not out["reconnected"]:
+        return out
+    det.exposure_time.put(exposure_before)  # the restarted IOC lost it
+    try:
+        RE(count([det], 3))
+        out["second_run"] = "completed"
+    except Exception as e:
+        out["second_run"] = "error"
+        out["second_run_exceptions"] = exception_chain(e)
+    return out
+
+
 def exception_chain(exc):
     """Each exception of the chain (causes and contexts): type and message."""
     chain, seen = [], set()
@@ -130,7 +165,7 @@ def main():
     parser.add_argument(
         "--plan",
         required=True,
-        choices=["count", "scan", "pause_resume", "pause_abort", "refused_trigger", "sigint", "motor_abort"],
+        choices=["count", "scan", "pause_resume", "pause_abort", "refused_trigger", "sigint", "motor_abort", "ioc_reboot"],
     )
     args = parser.parse_args()
 
@@ -174,8 +209,10 @@ def main():
         "refused_trigger": lambda: refused_trigger(det),
         "sigint": lambda: count([det], 100),
         "motor_abort": lambda: scan([det], motor, 0, 10, 3),
+        "ioc_reboot": lambda: count([det], 1000),
     }
     result = {"impl": args.impl, "plan": args.plan, "outcome": None, "exceptions": []}
+    enabled_before, exposure_before = det.enabled.get(), det.exposure_time.get()
     try:
         RE(plans[args.plan]())
         result["outcome"] = "completed"
@@ -202,6 +239,8 @@ def main():
         result["outcome"] = "error"
         result["exceptions"] = exception_chain(e)
         result["traceback"] = traceback.format_exc()
+    if args.plan == "ioc_reboot":
+        result.update(after_reboot(RE, det, enabled_before, exposure_before))
     result["state_after"] = str(RE.state)
     result["enabled_after"] = det.enabled.get()
     result["invalid_documents"] = invalid

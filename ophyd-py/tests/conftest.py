@@ -1,6 +1,8 @@
-"""Fixtures of the Channel Access tests: a CA repeater, the staging tutorial's
-IOC and the motor record IOC, started per test module on loopback (see
-`iocs.py`), and the environment a CA client subprocess needs to reach them.
+"""Fixtures of the tests: a RunEngine whose documents are kept and
+validated with event-model (`RE`); for the Channel Access tests, a CA
+repeater, the staging tutorial's IOC and the motor record IOC, started per
+test module on loopback (see `iocs.py`), and the environment a CA client
+subprocess needs to reach them.
 
 Nothing here loads libca: the clients run as subprocesses (`ca_plans.py`).
 """
@@ -14,7 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import event_model
 import pytest
+from bluesky import RunEngine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -227,3 +231,33 @@ def start_plan(ca_env, plan_command):
     yield start
     for live in started:
         live.kill()
+
+
+class Documents:
+    """A RunEngine subscriber that keeps and validates every document."""
+
+    def __init__(self):
+        self.docs = []
+
+    def __call__(self, name, doc):
+        event_model.schema_validators[event_model.DocumentNames[name]].validate(doc)
+        self.docs.append((name, doc))
+
+    def named(self, name):
+        return [doc for n, doc in self.docs if n == name]
+
+    @property
+    def stop(self):
+        (stop,) = self.named("stop")
+        return stop
+
+
+@pytest.fixture
+def RE():
+    RE = RunEngine({}, call_returns_result=False)
+    documents = Documents()
+    RE.subscribe(documents)
+    RE.documents = documents
+    yield RE
+    if RE.state != "idle":
+        RE.halt()

@@ -1,7 +1,8 @@
 """bluesky interrupts runs of ophyd-rs devices over Channel Access: pause and
 resume, abort, a trigger the IOC refuses, Ctrl-C, an abort while the motor
-moves. Whatever happens, the detector's `enabled`, switched off ("off", 0)
-before each run and staged to 1 by it, is back to 0 on the IOC afterwards.
+moves, the IOC rebooting mid-run. Whatever happens, the detector's
+`enabled`, switched off ("off", 0) before each run and staged to 1 by it, is
+back to 0 on the IOC afterwards.
 
 Each run is `ca_plans.py --impl ophyd_rs` in a subprocess (Ctrl-C needs a
 process of its own to signal); the IOC is read independently, with caproto's
@@ -141,4 +142,40 @@ def test_ca_abort_mid_scan_stops_the_motor(run_plan, ca_env, trigger_ioc, motor_
     time.sleep(0.5)
     later = state()
     assert later[".RBV"] == now[".RBV"], f"the motor moved on after the abort: {now} then {later}"
+    assert_enabled_restored(run, ca_env, trigger_ioc)
+
+
+def test_ca_ioc_reboot_mid_run_fails_the_run_then_enabled_is_put_back_when_it_returns(
+    start_plan, ca_env, trigger_ioc, enabled_off
+):
+    """The tutorial IOC dies mid-run and is started again. The run fails
+    naming a PV (it does not hang); the unstage that could not reach the IOC
+    puts `enabled` back when the IOC returns (the restarted IOC starts it
+    "on": reading 0 again is ophyd-rs's doing); the same device object then
+    runs again. (Python ophyd leaves the rebooted IOC's `enabled` on.)"""
+    try:
+        live = start_plan(IMPL, "ioc_reboot")
+        live.wait_for_event()
+        trigger_ioc.stop()
+        time.sleep(0.5)
+        trigger_ioc.start()
+        run = live.finish()
+    finally:
+        if not trigger_ioc.running():
+            trigger_ioc.start()
+        caput(ca_env, trigger_ioc.pv("exposure_time"), EXPOSURE_TIME)
+    assert run.returncode == 0 and run.result is not None, str(run)
+    assert run.result["outcome"] == "error", str(run)
+    prefix = trigger_ioc.prefix
+    assert any(prefix in e["message"] for e in run.result["exceptions"]), (
+        f"no exception names a PV of the IOC: {json.dumps(run.result['exceptions'], indent=1)}\n{run}"
+    )
+    first_stop = run.docs("stop")[0]
+    assert first_stop["exit_status"] == "fail", str(run)
+    assert run.result["reconnected"], str(run)
+    assert run.result["enabled_restored_after_s"] is not None, f"enabled not put back after the reboot\n{run}"
+    assert run.result["second_run"] == "completed", str(run)
+    second_stop = run.docs("stop")[1]
+    assert (second_stop["exit_status"], second_stop["num_events"]) == ("success", {"primary": 3}), str(run)
+    assert run.result["invalid_documents"] == [], str(run)
     assert_enabled_restored(run, ca_env, trigger_ioc)

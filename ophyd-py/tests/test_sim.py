@@ -11,9 +11,7 @@ import signal
 import threading
 import time
 
-import event_model
 import pytest
-from bluesky import RunEngine
 from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
 from bluesky.plans import count, scan
@@ -44,36 +42,6 @@ def motor(ioc):
     motor = ophyd_rs.EpicsMotor(MOTOR, name="motor")
     motor.connect(ioc)
     return motor
-
-
-class Documents:
-    """A RunEngine subscriber that keeps and validates every document."""
-
-    def __init__(self):
-        self.docs = []
-
-    def __call__(self, name, doc):
-        event_model.schema_validators[event_model.DocumentNames[name]].validate(doc)
-        self.docs.append((name, doc))
-
-    def named(self, name):
-        return [doc for n, doc in self.docs if n == name]
-
-    @property
-    def stop(self):
-        (stop,) = self.named("stop")
-        return stop
-
-
-@pytest.fixture
-def RE():
-    RE = RunEngine({}, call_returns_result=False)
-    documents = Documents()
-    RE.subscribe(documents)
-    RE.documents = documents
-    yield RE
-    if RE.state != "idle":
-        RE.halt()
 
 
 def test_the_issue_snippet_counts_five_points(ioc, det, RE):
@@ -294,6 +262,48 @@ def test_a_pv_lost_mid_run_fails_the_run_naming_it_and_restores_enabled(ioc, det
     assert ioc.get(PREFIX + "enabled") == 0
     ioc.set_connected(PREFIX + "reading", True)
     assert set(det.read().result(5)) == {"triggered_detector_reading"}
+
+
+def test_unstage_waits_for_a_rebooting_ioc_and_puts_enabled_back(ioc, det, RE):
+    ioc.put(PREFIX + "enabled", 0)
+
+    def reboot_done():
+        ioc.put(PREFIX + "enabled", 1)  # the IOC's default, not what the run found
+        ioc.set_connected(PREFIX + "enabled", True)
+
+    @bpp.stage_decorator([det])
+    @bpp.run_decorator()
+    def plan():
+        yield from bps.trigger_and_read([det])
+        # The IOC reboots as the run ends; it is back 0.5 s later.
+        ioc.set_connected(PREFIX + "enabled", False)
+        threading.Timer(0.5, reboot_done).start()
+
+    start = time.monotonic()
+    RE(plan())
+    assert time.monotonic() - start >= 0.5
+    assert RE.documents.stop["exit_status"] == "success"
+    assert ioc.get(PREFIX + "enabled") == 0
+
+
+def test_a_restore_the_ioc_refused_is_done_by_the_next_stage(ioc, det, RE):
+    ioc.put(PREFIX + "enabled", 0)
+
+    @bpp.stage_decorator([det])
+    @bpp.run_decorator()
+    def plan():
+        yield from bps.trigger_and_read([det])
+        ioc.set_writable(PREFIX + "enabled", False)  # access security closes the PV
+
+    with pytest.raises(ophyd_rs.UnstageError, match="triggered_detector_enabled"):
+        RE(plan())
+    assert ioc.get(PREFIX + "enabled") == 1
+    ioc.set_writable(PREFIX + "enabled", True)
+    # bluesky's next run stages the device (ophyd would too): first the
+    # restore the last run could not do, then staging afresh.
+    RE(count([det], 2))
+    assert RE.documents.named("stop")[-1]["exit_status"] == "success"
+    assert ioc.get(PREFIX + "enabled") == 0
 
 
 def test_ctrl_c_mid_run_then_abort_restores_enabled(ioc, det, RE):
