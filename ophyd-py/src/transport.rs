@@ -222,5 +222,15 @@ pub fn transport_of(object: &Bound<'_, PyAny>) -> PyResult<Transport> {
     if let Ok(ca) = object.cast::<CaTransport>() {
         return Ok(ca.get().transport.clone());
     }
-    Err(PyTypeError::new_err(format!("connect() takes a SimIoc or a CaTransport, not {}", object.get_type().name()?)))
+    let class = object.get_type().name()?;
+    if class == "SimIoc" || class == "CaTransport" {
+        // Each extension module built on this crate has its own classes,
+        // over its own runtime: a transport does not cross between them.
+        return Err(PyTypeError::new_err(format!(
+            "connect() takes a SimIoc or a CaTransport of the extension module whose class made the device; \
+             this {class} is another module's: make the transport with the device's module \
+             (e.g. my_beamline.SimIoc() for my_beamline's devices)"
+        )));
+    }
+    Err(PyTypeError::new_err(format!("connect() takes a SimIoc or a CaTransport, not {class}")))
 }

@@ -139,3 +139,9 @@ def test_the_modules_share_their_exception_classes(ioc, thermometer):
     ioc.set_connected(THERMOMETER + ":T", False)
     with pytest.raises(ophyd_rs.DisconnectedError, match="bl:tm1:T"):
         thermometer.read().result(5)
+
+
+def test_a_transport_of_another_module_is_refused_saying_whose_to_use():
+    thermometer = my_beamline.Thermometer(THERMOMETER, name="thermometer")
+    with pytest.raises(TypeError, match="this SimIoc is another module's"):
+        thermometer.connect(ophyd_rs.SimIoc())
