@@ -3,16 +3,16 @@
 
 use std::time::Duration;
 
-use crate::component::{lookup, DynSignal};
+use crate::component::{lookup, DynDevice, DynSignal};
 use crate::data::{DataMap, Reading};
-use crate::device::Device;
+use crate::device::configuration_attrs_of;
 use crate::error::{Error, Result};
 use crate::signal::SetAndWait;
 use crate::staging::{may_have_written, put_back};
 use crate::state::Original;
 use crate::value::Value;
 
-/// The device's configuration before and after [`Device::configure`]:
+/// The device's configuration before and after [`Device::configure`](crate::Device::configure):
 /// ophyd's `(old, new)` pair.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Configured {
@@ -25,11 +25,13 @@ pub struct Configured {
 /// How long each configuration write may take to read back.
 const WRITE_TIMEOUT: Duration = SetAndWait::DEFAULT_TIMEOUT;
 
-pub(crate) async fn configure<D: Device>(device: &D, values: &[(&str, Value)]) -> Result<Configured> {
+/// [`Device::configure`](crate::Device::configure) of a device known only as a [`DynDevice`] (a
+/// device of any type, as the Python module holds them).
+pub async fn configure_dyn(device: &dyn DynDevice, values: &[(&str, Value)]) -> Result<Configured> {
     // Every key and value is checked before anything is written: a typo in
     // the last key must not leave the first ones changed.
     let targets = checked_targets(device, values)?;
-    let old = device.read_configuration().await?;
+    let old = device.read_configuration_dyn().await?;
     let mut written: Vec<(&dyn DynSignal, Original)> = Vec::with_capacity(targets.len());
     for (path, signal, value) in targets {
         let original = Original { path: path.to_owned(), value: signal.get_value().await?, check_first: false };
@@ -44,15 +46,15 @@ pub(crate) async fn configure<D: Device>(device: &D, values: &[(&str, Value)]) -
         }
         written.push((signal, original));
     }
-    let new = device.read_configuration().await?;
+    let new = device.read_configuration_dyn().await?;
     Ok(Configured { old, new })
 }
 
-fn checked_targets<'a, 'd, D: Device>(
-    device: &'d D,
+fn checked_targets<'a, 'd>(
+    device: &'d dyn DynDevice,
     values: &[(&'a str, Value)],
 ) -> Result<Vec<(&'a str, &'d dyn DynSignal, Value)>> {
-    let configuration_attrs = device.configuration_attrs();
+    let configuration_attrs = configuration_attrs_of(device);
     let mut errors = Vec::new();
     let mut targets = Vec::with_capacity(values.len());
     for (attr, value) in values {

@@ -334,7 +334,7 @@ pub trait Device: Component + DynDevice {
     /// # Ok(()) }
     /// ```
     fn configure(&self, values: &[(&str, Value)]) -> impl Future<Output = Result<Configured>> + Send {
-        crate::configure::configure(self, values)
+        crate::configure::configure_dyn(self, values)
     }
 
     /// A text overview of the device (ophyd's `summary()`): data keys with

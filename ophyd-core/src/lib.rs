@@ -61,7 +61,7 @@ mod value;
 mod vector;
 
 pub use component::{Component, DynComponent, DynDevice, DynSignal};
-pub use configure::Configured;
+pub use configure::{configure_dyn, Configured};
 pub use connect::Backend;
 pub use data::{now, DataKey, DataMap, Hints, Reading};
 pub use derived::{DerivedSignal, DerivedSignalRO, DerivedToRaw, RawToDerived, Source, Sources, WritableSources};

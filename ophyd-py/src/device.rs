@@ -437,6 +437,29 @@ impl Device {
         }
     }
 
+    /// Write configuration values (`{"gain": 3.0}`, dotted paths for
+    /// sub-devices' signals) and return the configuration before and after,
+    /// as ophyd's `configure(d)` returns `(old, new)`. Every key and value
+    /// is checked before anything is written; a write that fails puts back
+    /// the ones before it.
+    fn configure(slf: &Bound<'_, Self>, d: &Bound<'_, PyDict>) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+        let (py, this) = (slf.py(), base(slf));
+        let (keys, values): (Vec<String>, Vec<Value>) = d
+            .iter()
+            .map(|(key, value)| Ok((key.extract::<String>()?, to_value(&value)?)))
+            .collect::<PyResult<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        let node = this.node.clone();
+        let configuring = runtime().spawn(guarded(this.what("configure"), async move {
+            let pairs: Vec<(&str, Value)> = keys.iter().map(String::as_str).zip(values).collect();
+            ophyd_core::configure_dyn(node.device()?, &pairs).await.map_err(Failure::from)
+        }));
+        let joined = wait(py, configuring, None)?.expect("no timeout was set");
+        let configured = joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))?;
+        Ok((pythonize::pythonize(py, &configured.old)?.unbind(), pythonize::pythonize(py, &configured.new)?.unbind()))
+    }
+
     /// Unstage: put back what staging changed, whatever else happens. The
     /// work runs to its end even if Python stops waiting (Ctrl-C) or never
     /// looks at the result (the RunEngine's cleanup). A PV that is

@@ -329,6 +329,32 @@ def test_a_move_can_be_stopped(ioc, motor, RE):
     assert 0 < motor.position < 50
 
 
+def test_configure_in_a_run_writes_and_the_next_descriptor_says_so(ioc, det, RE):
+    configured = []
+
+    @bpp.run_decorator()
+    def plan():
+        yield from bps.trigger_and_read([det])
+        configured.append((yield from bps.configure(det, {"gain": 3.0})))
+        yield from bps.trigger_and_read([det])
+
+    RE(plan())
+    gains = [d["configuration"]["triggered_detector"]["data"]["triggered_detector_gain"] for d in RE.documents.named("descriptor")]
+    assert gains == [2.0, 3.0]
+    ((old, new),) = configured
+    assert (old["triggered_detector_gain"]["value"], new["triggered_detector_gain"]["value"]) == (2.0, 3.0)
+    assert set(new) == {"triggered_detector_gain", "triggered_detector_exposure_time"}
+    assert ioc.get(PREFIX + "gain") == 3.0
+
+
+def test_configure_checks_every_key_before_writing_any(ioc, det):
+    with pytest.raises(ValueError, match="reading"):
+        det.configure({"gain": 5.0, "reading": 1.0})  # not a configuration attribute
+    with pytest.raises(ophyd_rs.OphydError, match="gian"):
+        det.configure({"gain": 5.0, "gian": 1.0})
+    assert ioc.get(PREFIX + "gain") == 2.0
+
+
 def test_subscriptions_report_changes_until_cleared(det):
     seen = []
     done = threading.Event()
