@@ -189,6 +189,14 @@ pub trait DynDevice: DynComponent {
         Box::pin(std::future::ready(Ok(Vec::new())))
     }
 
+    /// This device as a [`Positioner`](crate::Positioner), if it is one,
+    /// for code that finds it among a parent's components (bluesky scans
+    /// `stage.x`, a motor inside a stage). `#[derive(Device)]` says so
+    /// with `#[device(positioner)]`.
+    fn as_positioner(&self) -> Option<&dyn crate::Positioner> {
+        None
+    }
+
     /// [`Stop::pause`](crate::Stop::pause), boxed.
     fn pause_dyn(&self) -> BoxFuture<'_, Result<()>>;
 

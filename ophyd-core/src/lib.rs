@@ -137,6 +137,13 @@ pub mod __private {
         component
     }
 
+    /// A `#[device(positioner)]` device as a positioner (the derive's
+    /// `as_positioner`); a device that is not one is reported at
+    /// `positioner`, with `Positioner`'s message.
+    pub fn as_positioner<P: crate::Positioner>(device: &P) -> &dyn crate::Positioner {
+        device
+    }
+
     /// Compile-time check that a component declared without `suffix` can do without.
     pub fn assert_suffix_optional<C: crate::component::SuffixOptional>() {}
     pub use crate::signal::{

@@ -32,6 +32,12 @@ use crate::value::{Dtype, Value};
 /// assert_eq!(x.check_value(6.0).await.unwrap_err().name(), "LimitError");
 /// # Ok(()) }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Positioner`",
+    label = "`{Self}` does not implement `Positioner`",
+    note = "a positioner implements `Movable` (`move_to`) and `Positioner` (`position`, `limits`, `check_value`); \
+            `#[device(positioner)]` is for a derived device that does"
+)]
 pub trait Positioner: Movable {
     /// Where it is now (ophyd's `position`): the read-back.
     fn position(&self) -> BoxFuture<'_, Result<f64>>;
@@ -318,6 +324,10 @@ impl DynDevice for SoftPositioner {
 
     fn component(&self, _: &str) -> Option<&dyn DynComponent> {
         None
+    }
+
+    fn as_positioner(&self) -> Option<&dyn Positioner> {
+        Some(self)
     }
 
     crate::device_behaviours!();

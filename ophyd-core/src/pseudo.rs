@@ -668,6 +668,10 @@ impl DynDevice for PseudoSingle {
         &self.meta
     }
 
+    fn as_positioner(&self) -> Option<&dyn Positioner> {
+        Some(self)
+    }
+
     fn components(&self) -> Vec<(&'static str, &dyn DynComponent)> {
         vec![("readback", &self.readback), ("setpoint", &self.setpoint)]
     }

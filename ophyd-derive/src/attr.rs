@@ -77,6 +77,9 @@ pub struct DeviceAttr {
     pub custom_trigger: Option<Span>,
     pub custom_stop: Option<Span>,
     pub custom_stream_assets: Option<Span>,
+    /// `positioner`: the device implements `Positioner`, and says so to
+    /// code that finds it as a parent's component.
+    pub positioner: Option<Span>,
 }
 
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
@@ -387,10 +390,18 @@ pub fn device_attr(cx: &Ctxt, attrs: &[Attribute]) -> DeviceAttr {
     let mut out = DeviceAttr::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("device")) {
         let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("positioner") {
+                if out.positioner.is_some() {
+                    cx.error_spanned_by(&meta.path, "duplicate `positioner`");
+                }
+                out.positioner = Some(meta.path.span());
+                return Ok(());
+            }
             if !meta.path.is_ident("custom") {
                 cx.error_spanned_by(
                     &meta.path,
-                    "unknown `#[device]` key: expected `custom(...)`, e.g. `#[device(custom(trigger))]`",
+                    "unknown `#[device]` key: expected `custom(...)` or `positioner`, \
+                     e.g. `#[device(custom(trigger))]`",
                 );
                 return skip_value(&meta);
             }

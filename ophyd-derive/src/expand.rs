@@ -344,7 +344,18 @@ pub fn behaviour_methods(attr: &DeviceAttr) -> TokenStream {
     let streams = attr.custom_stream_assets;
     let describe_streams = forward(streams, "WritesStreamAssets", quote!(describe_streams(self)), true);
     let collect_asset_docs = forward(streams, "WritesStreamAssets", quote!(collect_asset_docs(self)), true);
+    // Spanned at `positioner`: a type that does not implement `Positioner`
+    // is reported there.
+    let as_positioner = attr.positioner.map(|span| {
+        quote_spanned! {span=>
+            fn as_positioner(&self) -> ::core::option::Option<&dyn ::ophyd_core::Positioner> {
+                ::core::option::Option::Some(::ophyd_core::__private::as_positioner(self))
+            }
+        }
+    });
     quote! {
+        #as_positioner
+
         fn read_dyn(&self) -> ::ophyd_core::__private::BoxedReadings<'_> {
             ::ophyd_core::__private::read_dyn(self)
         }

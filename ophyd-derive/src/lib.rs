@@ -94,6 +94,12 @@ use syn::{parse_macro_input, DeriveInput};
 /// impl for `T: UnlessDeviceCustomTrigger` (or `...Stage`, `...Stop`): add
 /// the behaviour to `custom(...)`. A hand-written `stage` calls
 /// `self.stage_default()` where Python calls `super().stage()`.
+///
+/// `#[device(positioner)]`: the device implements `Positioner` (you write
+/// `impl Movable` and `impl Positioner`), and says so to code that finds it
+/// among its parent's components (`DynDevice::as_positioner`: in Python,
+/// bluesky scans `stage.x`). A device that does not implement it is
+/// reported at `positioner`.
 #[proc_macro_derive(Device, attributes(component, device))]
 pub fn derive_device(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

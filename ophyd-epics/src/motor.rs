@@ -48,7 +48,7 @@ pub const MOVE_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
 /// # Ok(()) }
 /// ```
 #[derive(Device)]
-#[device(custom(stop))]
+#[device(custom(stop), positioner)]
 pub struct EpicsMotor {
     /// The position (`.RBV`); its data key is the motor's name.
     #[component(suffix = ".RBV", kind = "hinted", named_after_parent)]

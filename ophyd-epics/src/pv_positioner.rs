@@ -798,6 +798,10 @@ impl<D: PvPositionerSignals> DynDevice for PvPositioner<D> {
         self.device.meta()
     }
 
+    fn as_positioner(&self) -> Option<&dyn Positioner> {
+        Some(self)
+    }
+
     fn components(&self) -> Vec<(&'static str, &dyn DynComponent)> {
         self.device.components()
     }

@@ -144,6 +144,16 @@ impl Node {
         c.as_device().ok_or_else(|| Failure::Panic(format!("`{}` is not a device", c.name())))
     }
 
+    /// The positioner at the path: a top-level device made as one, or a
+    /// device that says it is one (`as_positioner`: a motor in a stage).
+    fn positioner(&self) -> Result<&dyn RustPositioner, Failure> {
+        if let (true, Some(positioner)) = (self.path.is_empty(), &self.top().positioner) {
+            return Ok(&**positioner);
+        }
+        let device = self.device()?;
+        device.as_positioner().ok_or_else(|| Failure::Panic(format!("`{}` is not a positioner", device.name())))
+    }
+
     fn signal(&self) -> Result<&dyn DynSignal, Failure> {
         let c = self.component()?;
         c.as_signal().ok_or_else(|| Failure::Panic(format!("`{}` is not a signal", c.name())))
@@ -508,8 +518,13 @@ impl Device {
             parent: Some(slf.clone().into_any().unbind()),
         };
         let object = PyClassInitializer::from(object);
-        let child = if component.as_device().is_some() {
-            Py::new(py, object.add_subclass(Device { children: PyDict::new(py).unbind() }))?.into_any()
+        let child = if let Some(sub) = component.as_device() {
+            let object = object.add_subclass(Device { children: PyDict::new(py).unbind() });
+            if sub.as_positioner().is_some() {
+                Py::new(py, object.add_subclass(Positioner))?.into_any()
+            } else {
+                Py::new(py, object)?.into_any()
+            }
         } else {
             Py::new(py, object.add_subclass(Signal { subscriptions: Mutex::default() }))?.into_any()
         };
@@ -542,8 +557,19 @@ impl Positioner {
         slf.as_super().as_super().get()
     }
 
-    fn positioner(slf: &Bound<'_, Self>) -> Arc<dyn RustPositioner> {
-        Positioner::base(slf).node.top().positioner.clone().expect("a Positioner is made from a positioner's Root")
+    /// Wait for `work` on the Rust positioner, the GIL released.
+    fn wait_for<T: Send + 'static>(
+        slf: &Bound<'_, Self>,
+        what: &str,
+        work: impl for<'a> FnOnce(&'a dyn RustPositioner) -> BoxFuture<'a, ophyd_core::Result<T>> + Send + 'static,
+    ) -> PyResult<T> {
+        let (py, node) = (slf.py(), Positioner::base(slf).node.clone());
+        let working = runtime().spawn(guarded(Positioner::base(slf).what(what), async move {
+            let positioner = node.positioner()?;
+            work(positioner).await.map_err(Failure::from)
+        }));
+        let joined = wait(py, working, None)?.expect("no timeout was set");
+        joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))
     }
 }
 
@@ -551,22 +577,20 @@ impl Positioner {
 impl Positioner {
     /// Move to `value`; the `Status` finishes when the move ends.
     fn set(slf: &Bound<'_, Self>, value: f64) -> PyResult<Py<Status>> {
-        let py = slf.py();
-        let positioner = Positioner::positioner(slf);
-        let status = ophyd_core::Status::new(Positioner::base(slf).what(&format!("move to {value}")));
+        let (py, node) = (slf.py(), Positioner::base(slf).node.clone());
+        let what = Positioner::base(slf).what(&format!("move to {value}"));
+        let status = ophyd_core::Status::new(what.clone());
         let finishing = status.clone();
-        runtime().spawn(guarded(status.what().to_owned(), async move {
-            let outcome = match positioner.move_to(value).await {
-                Ok(moving) => {
-                    let reporting = finishing.clone();
-                    moving.on_progress(move |done, total| reporting.report_progress(done, total));
-                    moving.await
-                }
-                Err(e) => Err(e),
-            };
-            finishing.finish(outcome);
-            Ok::<(), Failure>(())
-        }));
+        runtime().spawn(async move {
+            // Whatever happens, a panic too, the Status finishes.
+            let moved = guarded(what.clone(), async {
+                let moving = node.positioner()?.move_to(value).await?;
+                let reporting = finishing.clone();
+                moving.on_progress(move |done, total| reporting.report_progress(done, total));
+                moving.await.map_err(Failure::from)
+            });
+            finishing.finish(moved.await.map_err(|f| f.into_ophyd(&what)));
+        });
         Status::wrap(py, status)
     }
 
@@ -584,19 +608,13 @@ impl Positioner {
     /// The current position.
     #[getter]
     fn position(slf: &Bound<'_, Self>) -> PyResult<f64> {
-        let py = slf.py();
-        let positioner = Positioner::positioner(slf);
-        let reading = async move { positioner.position().await };
-        wait(py, reading, None)?.expect("no timeout was set").map_err(|e| crate::errors::to_py(py, &e))
+        Positioner::wait_for(slf, "position", |positioner| positioner.position())
     }
 
     /// `(low, high)`; `(0, 0)` when there are none.
     #[getter]
     fn limits(slf: &Bound<'_, Self>) -> PyResult<(f64, f64)> {
-        let py = slf.py();
-        let positioner = Positioner::positioner(slf);
-        let reading = async move { positioner.limits().await };
-        wait(py, reading, None)?.expect("no timeout was set").map_err(|e| crate::errors::to_py(py, &e))
+        Positioner::wait_for(slf, "limits", |positioner| positioner.limits())
     }
 }
 

@@ -111,6 +111,17 @@ impl Failure {
         }
     }
 
+    /// As an ophyd error, for what finishes a Status: a panic or a Python
+    /// error becomes [`ophyd_core::Error::Failed`] of `what`.
+    pub fn into_ophyd(self, what: &str) -> ophyd_core::Error {
+        let reason = match self {
+            Failure::Ophyd(e) => return e,
+            Failure::Panic(message) => format!("a bug: {message}"),
+            Failure::Python(e) => e.to_string(),
+        };
+        ophyd_core::Error::Failed { what: what.to_owned(), reason }
+    }
+
     /// A panic's payload, as a failure naming `what` panicked.
     pub fn panic(what: &str, payload: Box<dyn Any + Send>) -> Failure {
         let message = payload

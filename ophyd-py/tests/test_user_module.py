@@ -16,6 +16,7 @@ import ophyd_rs
 
 THERMOMETER = "bl:tm1"
 CONTROLLER = "bl:tc1"
+STAGE = "bl:stage"
 
 
 @pytest.fixture
@@ -49,6 +50,15 @@ def hardware(ioc):
     yield
     running.clear()
     thread.join()
+
+
+@pytest.fixture
+def stage(ioc):
+    ioc.add_motor(STAGE + ":x", 0.0, velocity=20.0)
+    ioc.add_motor(STAGE + ":y", 2.0, velocity=20.0)
+    stage = my_beamline.SampleStage(STAGE, name="stage")
+    stage.connect(ioc)
+    return stage
 
 
 @pytest.fixture
@@ -145,3 +155,17 @@ def test_a_transport_of_another_module_is_refused_saying_whose_to_use():
     thermometer = my_beamline.Thermometer(THERMOMETER, name="thermometer")
     with pytest.raises(TypeError, match="this SimIoc is another module's"):
         thermometer.connect(ophyd_rs.SimIoc())
+
+
+def test_a_motor_inside_a_device_is_a_positioner_bluesky_scans(ioc, stage, thermometer, RE):
+    assert isinstance(stage.x, my_beamline.Positioner) and stage.x is stage.x and stage.x.parent is stage
+    assert not isinstance(stage, my_beamline.Positioner)
+    assert stage.x.name == "stage_x" and stage.y.position == pytest.approx(2.0)
+    assert stage.x.limits == (-100.0, 100.0)
+    RE(scan([thermometer], stage.x, 0, 1, 3))
+    events = RE.documents.named("event")
+    assert [e["data"]["stage_x"] for e in events] == pytest.approx([0, 0.5, 1])
+    assert RE.documents.stop["exit_status"] == "success"
+    assert (ioc.get(STAGE + ":x.RBV"), ioc.get(STAGE + ":y.RBV")) == pytest.approx((1.0, 2.0))
+    stage.y.move(3.0, timeout=5)
+    assert stage.y.position == pytest.approx(3.0)

@@ -17,7 +17,7 @@
 
 use ophyd_core::prelude::*;
 use ophyd_core::Tolerance;
-use ophyd_epics::{EpicsSignal, EpicsSignalRO, PositionerSignals, PvPositioner, PvPositionerSignals};
+use ophyd_epics::{EpicsMotor, EpicsSignal, EpicsSignalRO, PositionerSignals, PvPositioner, PvPositionerSignals};
 
 /// A thermometer whose readout filter is switched on while it is staged.
 #[derive(Device)]
@@ -31,6 +31,19 @@ pub struct Thermometer {
     /// The readout filter (`Off`, `On`): on during a run, put back after.
     #[component(suffix = ":FILTER", kind = "config", stage = 1)]
     pub filter: EpicsSignal<Enum>,
+}
+
+/// A sample stage of two motor records: in Python `stage.x` is a
+/// positioner bluesky scans (`EpicsMotor` says it is one with
+/// `#[device(positioner)]`).
+#[derive(Device)]
+pub struct SampleStage {
+    /// Horizontal.
+    #[component(suffix = ":x")]
+    pub x: EpicsMotor,
+    /// Vertical.
+    #[component(suffix = ":y")]
+    pub y: EpicsMotor,
 }
 
 /// A temperature controller's PVs: a setpoint, the temperature it drives
@@ -71,7 +84,7 @@ mod python {
     use ophyd_epics::PvPositioner;
 
     ophyd_rs::python_module!(my_beamline {
-        devices: [Thermometer => crate::Thermometer],
+        devices: [Thermometer => crate::Thermometer, SampleStage => crate::SampleStage],
         positioners: [TemperatureController => PvPositioner<Controller> = crate::temperature_controller],
     });
 }
