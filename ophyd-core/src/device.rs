@@ -358,7 +358,7 @@ pub trait Device: Component + DynDevice {
     /// # Ok(()) }
     /// ```
     fn summary(&self) -> impl Future<Output = Summary> + Send {
-        crate::summary::summary(self)
+        crate::summary::summary_dyn(self)
     }
 
     /// The default `stage()`, for a hand-written [`Stage::stage`] to call

@@ -81,7 +81,7 @@ pub use soft::{SoftCell, SoftSignal, SoftSignalRO};
 pub use staging::{StageSigs, StageValue};
 pub use status::Status;
 pub use stream::{StreamAsset, StreamDatum, StreamResource, WritesStreamAssets};
-pub use summary::{Summary, SummaryLine};
+pub use summary::{summary_dyn, Summary, SummaryLine};
 pub use value::{Dtype, Enum, SignalValue, Tolerance, Value};
 pub use vector::DeviceVector;
 

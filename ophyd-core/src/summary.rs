@@ -8,11 +8,11 @@ use std::fmt;
 use futures::future::join_all;
 
 use crate::component::{lookup, DynDevice};
-use crate::device::Device;
+use crate::device::{configuration_attrs_of, hints_of, read_attrs_of};
 use crate::error::Result;
 use crate::value::Value;
 
-/// What [`Device::summary`] gives: print it (`Display`) for ophyd's layout.
+/// What [`Device::summary`](crate::Device::summary) gives: print it (`Display`) for ophyd's layout.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
     /// The device's name.
@@ -48,26 +48,29 @@ pub struct SummaryLine {
     pub value: Option<std::result::Result<Value, String>>,
 }
 
-pub(crate) async fn summary<D: Device>(device: &D) -> Summary {
-    let read_attrs = device.read_attrs();
-    let configuration_attrs = device.configuration_attrs();
+/// [`Device::summary`](crate::Device::summary) of a device known only as a
+/// [`DynDevice`] (a device of any type, as the Python module holds them).
+pub async fn summary_dyn(device: &dyn DynDevice) -> Summary {
+    let read_attrs = read_attrs_of(device);
+    let configuration_attrs = configuration_attrs_of(device);
     let unused: Vec<String> = device
-        .component_names()
-        .iter()
-        .filter(|a| !read_attrs.iter().chain(&configuration_attrs).any(|used| used == *a))
-        .map(|a| a.to_string())
+        .components()
+        .into_iter()
+        .map(|(attr, _)| attr)
+        .filter(|a| !read_attrs.iter().chain(&configuration_attrs).any(|used| used == a))
+        .map(str::to_owned)
         .collect();
-    let hints = device.hints().fields;
+    let hints = hints_of(device).fields;
     let (described, configuration, read_lines, configuration_lines, unused_lines) = futures::join!(
-        device.describe(),
-        device.describe_configuration(),
+        device.describe_dyn(),
+        device.describe_configuration_dyn(),
         lines(device, &read_attrs),
         lines(device, &configuration_attrs),
         lines(device, &unused),
     );
     Summary {
         name: device.meta().name().to_owned(),
-        labels: device.labels(),
+        labels: device.meta().labels(),
         data_keys: sorted_keys(described)
             .map(|keys| keys.into_iter().map(|k| (k.clone(), hints.contains(&k))).collect()),
         read_attrs: read_lines,

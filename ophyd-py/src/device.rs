@@ -470,6 +470,27 @@ impl Device {
         Ok((pythonize::pythonize(py, &configured.old)?.unbind(), pythonize::pythonize(py, &configured.new)?.unbind()))
     }
 
+    /// Print an overview of the device, as ophyd's `summary()`: data keys
+    /// (hints marked), read, configuration and unused attributes, each
+    /// with its type, name, source and current value.
+    fn summary(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let text = Device::_summary(slf)?;
+        let print = slf.py().import("builtins")?.getattr("print")?;
+        print.call1((text,))?;
+        Ok(())
+    }
+
+    /// The text `summary()` prints.
+    fn _summary(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let (py, this) = (slf.py(), base(slf));
+        let node = this.node.clone();
+        let summarizing = runtime().spawn(guarded(this.what("summary"), async move {
+            Ok::<_, Failure>(ophyd_core::summary_dyn(node.device()?).await.to_string())
+        }));
+        let joined = wait(py, summarizing, None)?.expect("no timeout was set");
+        joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))
+    }
+
     /// Unstage: put back what staging changed, whatever else happens. The
     /// work runs to its end even if Python stops waiting (Ctrl-C) or never
     /// looks at the result (the RunEngine's cleanup). A PV that is

@@ -347,6 +347,16 @@ def test_configure_in_a_run_writes_and_the_next_descriptor_says_so(ioc, det, RE)
     assert ioc.get(PREFIX + "gain") == 3.0
 
 
+def test_summary_prints_ophyds_overview_with_sources_and_values(det, capsys):
+    det.summary()
+    printed = capsys.readouterr().out
+    assert printed.startswith("data keys (* hints)\n-------------------\n*triggered_detector_reading\n")
+    for section in ("read attrs", "config keys", "configuration attrs", "unused attrs"):
+        assert f"\n{section}\n" in printed
+    assert "PV:trigger_with_pc:gain" in printed and "triggered_detector_exposure_time" in printed
+    assert det._summary() + "\n" == printed
+
+
 def test_configure_checks_every_key_before_writing_any(ioc, det):
     with pytest.raises(ValueError, match="reading"):
         det.configure({"gain": 5.0, "reading": 1.0})  # not a configuration attribute
