@@ -160,6 +160,19 @@ impl Node {
     }
 }
 
+/// Run `work` on the runtime and wait for it with the GIL released; its
+/// failure (a panic too) as a Python exception. Ctrl-C ends the wait, not
+/// the work: what it changes on an IOC is done whoever waits.
+fn run_and_wait<T: Send + 'static>(
+    py: Python<'_>,
+    what: String,
+    work: impl std::future::Future<Output = Result<T, Failure>> + Send + 'static,
+) -> PyResult<T> {
+    let running = runtime().spawn(guarded(what, work));
+    let joined = wait(py, running, None)?.expect("no timeout was set");
+    joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))
+}
+
 /// Work on `node`, as a [`Pending`] for Python to await.
 fn pending<F>(what: String, node: &Node, work: F) -> Pending
 where
@@ -461,12 +474,10 @@ impl Device {
             .into_iter()
             .unzip();
         let node = this.node.clone();
-        let configuring = runtime().spawn(guarded(this.what("configure"), async move {
+        let configured = run_and_wait(py, this.what("configure"), async move {
             let pairs: Vec<(&str, Value)> = keys.iter().map(String::as_str).zip(values).collect();
-            ophyd_core::configure_dyn(node.device()?, &pairs).await.map_err(Failure::from)
-        }));
-        let joined = wait(py, configuring, None)?.expect("no timeout was set");
-        let configured = joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))?;
+            Ok(ophyd_core::configure_dyn(node.device()?, &pairs).await?)
+        })?;
         Ok((pythonize::pythonize(py, &configured.old)?.unbind(), pythonize::pythonize(py, &configured.new)?.unbind()))
     }
 
@@ -484,11 +495,11 @@ impl Device {
     fn _summary(slf: &Bound<'_, Self>) -> PyResult<String> {
         let (py, this) = (slf.py(), base(slf));
         let node = this.node.clone();
-        let summarizing = runtime().spawn(guarded(this.what("summary"), async move {
-            Ok::<_, Failure>(ophyd_core::summary_dyn(node.device()?).await.to_string())
-        }));
-        let joined = wait(py, summarizing, None)?.expect("no timeout was set");
-        joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))
+        run_and_wait(
+            py,
+            this.what("summary"),
+            async move { Ok(ophyd_core::summary_dyn(node.device()?).await.to_string()) },
+        )
     }
 
     /// Unstage: put back what staging changed, whatever else happens. The
@@ -499,11 +510,7 @@ impl Device {
     fn unstage(slf: &Bound<'_, Self>) -> PyResult<Py<PyList>> {
         let (py, this) = (slf.py(), base(slf));
         let node = this.node.clone();
-        let unstaging = runtime().spawn(guarded(this.what("unstage"), async move {
-            unstage_within_grace(node.device()?).await.map_err(Failure::from)
-        }));
-        let joined = wait(py, unstaging, None)?.expect("no timeout was set");
-        joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))?;
+        run_and_wait(py, this.what("unstage"), async move { Ok(unstage_within_grace(node.device()?).await?) })?;
         Ok(PyList::new(py, [slf])?.unbind())
     }
 
@@ -585,12 +592,7 @@ impl Positioner {
         work: impl for<'a> FnOnce(&'a dyn RustPositioner) -> BoxFuture<'a, ophyd_core::Result<T>> + Send + 'static,
     ) -> PyResult<T> {
         let (py, node) = (slf.py(), Positioner::base(slf).node.clone());
-        let working = runtime().spawn(guarded(Positioner::base(slf).what(what), async move {
-            let positioner = node.positioner()?;
-            work(positioner).await.map_err(Failure::from)
-        }));
-        let joined = wait(py, working, None)?.expect("no timeout was set");
-        joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))
+        run_and_wait(py, Positioner::base(slf).what(what), async move { Ok(work(node.positioner()?).await?) })
     }
 }
 

@@ -83,9 +83,17 @@ fn read_independently(pvs: &[String]) -> Json {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_camera_and_image_plugin_describe_and_read_their_configuration_as_python_ophyds_on_caprotos_areadetector() {
     let ioc = Ioc::areadetector_image();
-    let python = python_ophyd(ioc.prefix());
     let det = ImageDetector::new(ioc.prefix(), "det");
     det.connect_timeout(&transport(), Duration::from_secs(20)).await.expect("every declared PV is served");
+    // The IOC writes its image size, then its first image, a moment after
+    // it serves: both clients read after that, or they would compare a
+    // 1-element array with a whole image.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while det.image1.array_data.get().await.unwrap().len() != 256 * 256 {
+        assert!(std::time::Instant::now() < deadline, "the IOC wrote no image within 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let python = python_ophyd(ioc.prefix());
 
     let read = det.read().await.unwrap();
     assert_eq!(json!(read.keys().collect::<Vec<_>>()), python["read_keys"]);
