@@ -44,14 +44,19 @@ const RESTORE_RETRY: Duration = Duration::from_millis(250);
 /// run engine ([`CleanupPolicy::reconnect_grace`], 30 s): an IOC that
 /// reboots comes back with its defaults, not the values staging replaced,
 /// and bluesky's cleanup calls `unstage()` once. Ctrl-C stops the caller's
-/// wait, not the retries.
-async fn unstage_within_grace(device: &dyn DynDevice) -> ophyd_core::Result<()> {
+/// wait, not the retries; a `stage()` of the tree since (`root.stages`
+/// moved on from `stages`) stops them, as it finished the restore itself
+/// and what is staged now is not this unstage's to undo.
+async fn unstage_within_grace(device: &dyn DynDevice, root: &Root, stages: u64) -> ophyd_core::Result<()> {
     let deadline = Instant::now() + CleanupPolicy::default().reconnect_grace;
     loop {
         match device.unstage_dyn().await {
             Err(e) if e.is_disconnection() && Instant::now() < deadline => {
-                // An IOC that is away: wait for it.
+                // An IOC that is away: wait for it, unless staged again meanwhile.
                 tokio::time::sleep(RESTORE_RETRY.min(deadline.saturating_duration_since(Instant::now()))).await;
+                if root.stages.load(Ordering::SeqCst) != stages {
+                    return Err(e);
+                }
             }
             done => return done,
         }
@@ -66,8 +71,14 @@ async fn unstage_within_grace(device: &dyn DynDevice) -> ophyd_core::Result<()> 
 /// that is the error.
 async fn stage_again_if_partially_staged(device: &dyn DynDevice) -> ophyd_core::Result<()> {
     match device.stage_dyn().await {
-        Err(ophyd_core::Error::PartiallyStaged { .. }) => {
-            device.unstage_dyn().await?;
+        Err(partially @ ophyd_core::Error::PartiallyStaged { .. }) => {
+            if let Err(restore) = device.unstage_dyn().await {
+                return Err(ophyd_core::Error::Stage {
+                    device: device.name().to_owned(),
+                    cause: Box::new(partially),
+                    restore_failures: vec![restore],
+                });
+            }
             device.stage_dyn().await
         }
         staged => staged,
@@ -79,6 +90,8 @@ pub struct Root {
     device: Arc<dyn DynDevice>,
     connect: Connect,
     positioner: Option<Arc<dyn RustPositioner>>,
+    /// How many times Python staged the tree (or a part of it).
+    stages: AtomicU64,
 }
 
 impl Root {
@@ -99,7 +112,7 @@ impl Root {
             let device = connecting.clone();
             async move { device.connect_timeout(&transport, timeout).await }.boxed()
         });
-        Root { device, connect, positioner }
+        Root { device, connect, positioner, stages: AtomicU64::new(0) }
     }
 }
 
@@ -419,6 +432,7 @@ impl Device {
         let (py, this) = (slf.py(), base(slf));
         let progress = Arc::new(Mutex::new(Staging::Running));
         let (node, tracked) = (this.node.clone(), progress.clone());
+        node.top().stages.fetch_add(1, Ordering::SeqCst);
         let staging = runtime().spawn(guarded(this.what("stage"), async move {
             let device = node.device()?;
             let result = stage_again_if_partially_staged(device).await;
@@ -510,7 +524,10 @@ impl Device {
     fn unstage(slf: &Bound<'_, Self>) -> PyResult<Py<PyList>> {
         let (py, this) = (slf.py(), base(slf));
         let node = this.node.clone();
-        run_and_wait(py, this.what("unstage"), async move { Ok(unstage_within_grace(node.device()?).await?) })?;
+        let stages = node.top().stages.load(Ordering::SeqCst);
+        run_and_wait(py, this.what("unstage"), async move {
+            Ok(unstage_within_grace(node.device()?, node.top(), stages).await?)
+        })?;
         Ok(PyList::new(py, [slf])?.unbind())
     }
 

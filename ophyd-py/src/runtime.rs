@@ -140,12 +140,16 @@ impl<T: Send + 'static> Drop for OffGil<T> {
 /// into `cell`.
 ///
 /// Every extension module built on this crate (the stock `ophyd_rs`, a
-/// beamline's own) has its own `cell`, but they share the module: the first
-/// one makes it and registers it in `sys.modules` under `module_name`, and
-/// the others take it from there. Making it again would run its code again
-/// into that same module object, replacing the classes the first extension
-/// handed out (its `except ophyd_rs.PutError` would stop matching); shared,
-/// one `except` catches the errors of every such extension's devices.
+/// beamline's own) has its own `cell`, but those built from the same code
+/// share the module: the first one makes it and registers it in
+/// `sys.modules` under `module_name` and a hash of `code`, and the others
+/// take it from there. Making it again under the same name would run its
+/// code again into that same module object, replacing the classes the
+/// first extension handed out (its `except ophyd_rs.PutError` would stop
+/// matching); shared, one `except` catches the errors of every such
+/// extension's devices. An extension built from other code (another
+/// revision) makes its own; so does one that finds the module still being
+/// made by another thread.
 pub fn python_module<'py>(
     py: Python<'py>,
     cell: &'static PyOnceLock<Py<PyModule>>,
@@ -153,12 +157,23 @@ pub fn python_module<'py>(
     file_name: &std::ffi::CStr,
     module_name: &std::ffi::CStr,
 ) -> PyResult<&'py Bound<'py, PyModule>> {
+    /// Set once the module's code has run.
+    const MADE: &str = "_ophyd_rs_made";
     cell.get_or_try_init(py, || {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(code.to_bytes(), &mut hasher);
+        let mut key = format!("{}_{:016x}", module_name.to_string_lossy(), std::hash::Hasher::finish(&hasher));
         let modules = py.import("sys")?.getattr("modules")?;
-        if let Ok(made) = modules.get_item(module_name.to_string_lossy().as_ref()) {
-            return Ok(made.cast_into::<PyModule>()?.unbind());
+        if let Ok(made) = modules.get_item(&key) {
+            if made.hasattr(MADE)? {
+                return Ok(made.cast_into::<PyModule>()?.unbind());
+            }
+            key = format!("{key}_{:p}", cell);
         }
-        PyModule::from_code(py, code, file_name, module_name).map(Bound::unbind)
+        let name = std::ffi::CString::new(key).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let module = PyModule::from_code(py, code, file_name, &name)?;
+        module.setattr(MADE, true)?;
+        Ok(module.unbind())
     })
     .map(|m| m.bind(py))
 }

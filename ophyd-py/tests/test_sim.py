@@ -286,6 +286,23 @@ def test_unstage_waits_for_a_rebooting_ioc_and_puts_enabled_back(ioc, det, RE):
     assert ioc.get(PREFIX + "enabled") == 0
 
 
+def test_an_unstage_left_waiting_by_ctrl_c_does_not_undo_the_next_stage(ioc, det):
+    ioc.put(PREFIX + "enabled", 0)
+    det.stage()
+    ioc.set_connected(PREFIX + "enabled", False)
+    # unstage() waits for the PV; Ctrl-C ends the wait, not its retries.
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        det.unstage()
+    ioc.set_connected(PREFIX + "enabled", True)
+    det.stage()  # finishes the restore, then stages afresh
+    assert ioc.get(PREFIX + "enabled") == 1
+    time.sleep(0.8)  # the retries' period is 0.25 s
+    assert ioc.get(PREFIX + "enabled") == 1, "a retry of the earlier unstage undid this stage"
+    det.unstage()
+    assert ioc.get(PREFIX + "enabled") == 0
+
+
 def test_a_restore_the_ioc_refused_is_done_by_the_next_stage(ioc, det, RE):
     ioc.put(PREFIX + "enabled", 0)
 
