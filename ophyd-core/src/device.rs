@@ -395,11 +395,12 @@ enum AttrList {
     Configuration,
 }
 
-/// [`Device::hints`] of a device known only as [`DynDevice`] (bindings to
-/// other languages hold devices that way).
-pub fn hints_of(device: &dyn DynDevice) -> Hints {
+/// [`Device::hints`] of a component known only as [`DynComponent`] (a
+/// device's: its hinted components'; a signal's: its own data key if it is
+/// hinted), as bindings to other languages hold them.
+pub fn hints_of(component: &dyn DynComponent) -> Hints {
     let mut fields = Vec::new();
-    device.hints_into(&mut fields);
+    component.hints_into(&mut fields);
     Hints { fields }
 }
 

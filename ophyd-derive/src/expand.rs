@@ -120,7 +120,7 @@ fn expand(device: &Device<'_>) -> TokenStream {
     // A vector's `stage` is reported (`valid`), not expanded: one error.
     let stage_sigs = device.components().filter(|(_, c)| c.vector.is_none()).filter_map(|(f, c)| c.stage.as_ref().map(|e| (f, e))).map(|(f, expr)| {
         let (name, ty) = (f.name(), f.ty);
-        quote_spanned!{expr.span()=>
+        quote_spanned! {expr.span()=>
             (<::std::string::String as ::core::convert::From<&str>>::from(#name), ::ophyd_core::__private::declared::<#ty>(#expr))
         }
     });

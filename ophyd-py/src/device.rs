@@ -182,7 +182,12 @@ fn run_and_wait<T: Send + 'static>(
     work: impl std::future::Future<Output = Result<T, Failure>> + Send + 'static,
 ) -> PyResult<T> {
     let running = runtime().spawn(guarded(what, work));
-    let joined = wait(py, running, None)?.expect("no timeout was set");
+    joined(py, wait(py, running, None)?.expect("no timeout was set"))
+}
+
+/// A spawned task's end as Python sees it: its value, or its failure as an
+/// exception (a task that could not finish as a panic).
+fn joined<T>(py: Python<'_>, joined: Result<Result<T, Failure>, tokio::task::JoinError>) -> PyResult<T> {
     joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))
 }
 
@@ -272,15 +277,7 @@ impl OphydObject {
     #[getter]
     fn hints(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let component = self.node.component().map_err(|f| f.into_py(py))?;
-        let hints = match component.as_device() {
-            Some(device) => ophyd_core::hints_of(device),
-            None => {
-                let mut fields = Vec::new();
-                component.hints_into(&mut fields);
-                ophyd_core::Hints { fields }
-            }
-        };
-        Ok(pythonize::pythonize(py, &hints)?.unbind())
+        Ok(pythonize::pythonize(py, &ophyd_core::hints_of(component))?.unbind())
     }
 
     /// The readings: a device's components of kind normal and hinted, a
@@ -448,9 +445,8 @@ impl Device {
             result.map_err(Failure::from)
         }));
         match wait(py, staging, None) {
-            Ok(joined) => {
-                let joined = joined.expect("no timeout was set");
-                joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))?;
+            Ok(staged) => {
+                joined(py, staged.expect("no timeout was set"))?;
                 Ok(PyList::new(py, [slf])?.unbind())
             }
             Err(interrupted) => {
@@ -821,10 +817,7 @@ impl Signal {
             let _runtime = runtime().enter();
             ophyd_core::Status::from_future(what.clone(), async move {
                 // The path was a signal when the write was checked; a tree does not change.
-                let signal = node.signal().map_err(|_| ophyd_core::Error::Failed {
-                    what: failed,
-                    reason: "its signal is no longer in the device tree".into(),
-                })?;
+                let signal = node.signal().map_err(|f| f.into_ophyd(&failed))?;
                 signal.set_and_wait_value(value, WRITE_TIMEOUT).await
             })
         })

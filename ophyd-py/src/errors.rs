@@ -67,7 +67,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let classes = classes(py)?;
     for (name, value) in classes.dict() {
         let name: String = name.extract()?;
-        if value.is_instance_of::<pyo3::types::PyType>() && name != "builtins" {
+        if value.is_instance_of::<pyo3::types::PyType>() {
             module.add(name, value)?;
         }
     }

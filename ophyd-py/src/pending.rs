@@ -123,9 +123,9 @@ fn outcome_value(py: Python<'_>, outcome: Outcome) -> PyResult<Py<PyAny>> {
 
 /// The end of the `await`: `StopIteration(value)` or the exception.
 fn finish(py: Python<'_>, outcome: Outcome) -> PyErr {
-    match outcome.and_then(|to_python| to_python(py).map_err(Failure::Python)) {
+    match outcome_value(py, outcome) {
         Ok(value) => PyStopIteration::new_err((value,)),
-        Err(failure) => failure.into_py(py),
+        Err(e) => e,
     }
 }
 

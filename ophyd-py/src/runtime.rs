@@ -16,7 +16,7 @@
 
 use std::future::Future;
 use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -43,7 +43,7 @@ pub type Job = Box<dyn FnOnce(Python<'_>) + Send>;
 /// Run `job` on the dispatcher thread. Never blocks and never needs the GIL:
 /// any thread may call it, holding any lock.
 pub fn dispatch(job: Job) {
-    static SENDER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    static SENDER: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     let sender = SENDER.get_or_init(|| {
         let (sender, receiver) = mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -54,11 +54,8 @@ pub fn dispatch(job: Job) {
                 }
             })
             .expect("cannot start the callback thread of ophyd_rs");
-        Mutex::new(sender)
+        sender
     });
-    // The sender is cloned out so that the lock is held for no longer than
-    // the clone (the send itself never blocks).
-    let sender = sender.lock().unwrap_or_else(|p| p.into_inner()).clone();
     // The dispatcher lives as long as the process; a failed send means the
     // interpreter is shutting down, and there is nobody left to call.
     let _ = sender.send(job);

@@ -35,9 +35,9 @@ impl SimIoc {
     fn trigger_with_pc(py: Python<'_>, prefix: &str, motor: &str) -> PyResult<SimIoc> {
         guard(py, "SimIoc.trigger_with_pc", || {
             let _runtime = runtime().enter();
-            let ioc = RustSimIoc::trigger_with_pc(prefix);
-            ioc.add_motor_record(motor, SimMotor::at(0.0).limits(-100.0, 100.0).velocity(10.0).units("mm"));
-            SimIoc { ioc }
+            let ioc = SimIoc { ioc: RustSimIoc::trigger_with_pc(prefix) };
+            ioc.add_motor(motor, 0.0, -100.0, 100.0, 10.0);
+            ioc
         })
     }
 
@@ -94,16 +94,12 @@ impl SimIoc {
 
     /// The value of PV `pv` (an enum's index).
     fn get(&self, py: Python<'_>, pv: &str) -> PyResult<Py<PyAny>> {
-        let value =
-            self.ioc.get(pv).ok_or_else(|| PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")))?;
-        Ok(pythonize::pythonize(py, &value)?.unbind())
+        Ok(pythonize::pythonize(py, &self.value(pv)?)?.unbind())
     }
 
     /// Write `value` to PV `pv` as another client would (put handlers run).
     fn put(&self, pv: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        if self.ioc.get(pv).is_none() {
-            return Err(PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")));
-        }
+        self.value(pv)?;
         let value = to_value(value)?;
         let _runtime = runtime().enter();
         self.ioc.write(pv, value);
@@ -113,9 +109,7 @@ impl SimIoc {
     /// Take PV `pv` off the network (`connected=False`), as an IOC that
     /// drops or reboots does, or bring it back.
     fn set_connected(&self, pv: &str, connected: bool) -> PyResult<()> {
-        if self.ioc.get(pv).is_none() {
-            return Err(PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")));
-        }
+        self.value(pv)?;
         let _runtime = runtime().enter();
         self.ioc.set_connected(pv, connected);
         Ok(())
@@ -124,9 +118,7 @@ impl SimIoc {
     /// Refuse clients' writes to PV `pv` (`writable=False`), as EPICS
     /// access security does, or accept them again.
     fn set_writable(&self, pv: &str, writable: bool) -> PyResult<()> {
-        if self.ioc.get(pv).is_none() {
-            return Err(PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")));
-        }
+        self.value(pv)?;
         self.ioc.set_writable(pv, writable);
         Ok(())
     }
@@ -138,6 +130,13 @@ impl SimIoc {
 
     fn __repr__(&self) -> String {
         format!("<ophyd_rs.SimIoc with {} PVs>", self.ioc.pv_names().len())
+    }
+}
+
+impl SimIoc {
+    /// The value of PV `pv`; a `KeyError` naming it if there is none.
+    fn value(&self, pv: &str) -> PyResult<Value> {
+        self.ioc.get(pv).ok_or_else(|| PyKeyError::new_err(format!("the simulated IOC has no PV {pv:?}")))
     }
 }
 
