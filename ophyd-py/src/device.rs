@@ -611,22 +611,21 @@ impl Positioner {
 
 #[pymethods]
 impl Positioner {
-    /// Move to `value`; the `Status` finishes when the move ends.
+    /// Move to `value`; the `Status` finishes when the move ends. The move
+    /// has started when this returns (its request sent, as ophyd's `set`
+    /// sends its put), so that a `stop()` that follows stops it; a move
+    /// refused before it started (a target beyond the limits) is a failed
+    /// `Status`.
     fn set(slf: &Bound<'_, Self>, value: f64) -> PyResult<Py<Status>> {
         let (py, node) = (slf.py(), Positioner::base(slf).node.clone());
         let what = Positioner::base(slf).what(&format!("move to {value}"));
-        let status = ophyd_core::Status::new(what.clone());
-        let finishing = status.clone();
-        runtime().spawn(async move {
-            // Whatever happens, a panic too, the Status finishes.
-            let moved = guarded(what.clone(), async {
-                let moving = node.positioner()?.move_to(value).await?;
-                let reporting = finishing.clone();
-                moving.on_progress(move |done, total| reporting.report_progress(done, total));
-                moving.await.map_err(Failure::from)
-            });
-            finishing.finish(moved.await.map_err(|f| f.into_ophyd(&what)));
-        });
+        let starting =
+            runtime().spawn(guarded(what.clone(), async move { Ok(node.positioner()?.move_to(value).await?) }));
+        let status = match wait(py, starting, None)?.expect("no timeout was set") {
+            Ok(Ok(moving)) => moving,
+            Ok(Err(refused)) => ophyd_core::Status::failed(what.clone(), refused.into_ophyd(&what)),
+            Err(lost) => ophyd_core::Status::failed(what.clone(), Failure::Panic(lost.to_string()).into_ophyd(&what)),
+        };
         Status::wrap(py, status)
     }
 

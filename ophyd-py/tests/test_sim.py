@@ -38,6 +38,13 @@ def det(ioc):
 
 
 @pytest.fixture
+def enabled_off(ioc):
+    """The detector is off (`enabled` 0) before the test: staging turns it
+    on, and every way a run ends must put 0 back."""
+    ioc.put(PREFIX + "enabled", 0)
+
+
+@pytest.fixture
 def motor(ioc):
     motor = ophyd_rs.EpicsMotor(MOTOR, name="motor")
     motor.connect(ioc)
@@ -137,11 +144,13 @@ def test_awaiting_a_read_needs_no_trip_through_the_loop(det):
         hops = []
         loop.call_soon(hops.append, "hop")
         # The simulated IOC answers at once: no await yields to the loop.
-        for _ in range(10):
-            await det.read()
-        return list(hops)  # the loop ran the hop only if an await yielded
+        readings = [await det.read() for _ in range(10)]
+        return list(hops), readings  # the loop ran the hop only if an await yielded
 
-    assert asyncio.run(reads()) == []
+    hops, readings = asyncio.run(reads())
+    assert hops == []
+    assert all(list(r) == ["triggered_detector_reading"] and r["triggered_detector_reading"]["value"] == 0.1
+               for r in readings)
 
 
 def test_an_awaitable_starts_only_when_awaited(motor):
@@ -152,9 +161,19 @@ def test_an_awaitable_starts_only_when_awaited(motor):
     time.sleep(0.3)
     assert not moving.done
     asyncio.run(asyncio.wait_for(_await(stop), 5))
-    with pytest.raises(Exception):
-        moving.wait(5)
-    assert 0 < motor.position < 50
+    assert_stopped_short(moving, motor)
+
+
+def assert_stopped_short(status, motor):
+    """The move's Status failed saying it was stopped, and the motor stays
+    short of its target."""
+    with pytest.raises(ophyd_rs.StatusFailed, match=r"move of `motor` from 0 to 50 failed: stopped at .* by stop\(\)"):
+        status.wait(5)
+    assert status.done and not status.success
+    position = motor.position
+    assert 0 < position < 50
+    time.sleep(0.3)
+    assert motor.position == position, "the motor moved on after stop()"
 
 
 async def _await(awaitable):
@@ -177,8 +196,7 @@ def test_a_status_is_awaitable(det):
         det.unstage()
 
 
-def test_unstage_puts_enabled_back_after_the_run(ioc, det, RE):
-    ioc.put(PREFIX + "enabled", 0)
+def test_unstage_puts_enabled_back_after_the_run(ioc, det, RE, enabled_off):
     RE(count([det], 3))
     assert ioc.get(PREFIX + "enabled") == 0
     assert RE.documents.stop["exit_status"] == "success"
@@ -198,8 +216,7 @@ def _pause_after_first_event(RE):
     return plan
 
 
-def test_pause_then_resume_finishes_the_run_and_restores_enabled(ioc, det, RE):
-    ioc.put(PREFIX + "enabled", 0)
+def test_pause_then_resume_finishes_the_run_and_restores_enabled(ioc, det, RE, enabled_off):
     with pytest.raises(RunEngineInterrupted):
         RE(_pause_after_first_event(RE)([det]))
     assert RE.state == "paused"
@@ -209,8 +226,7 @@ def test_pause_then_resume_finishes_the_run_and_restores_enabled(ioc, det, RE):
     assert ioc.get(PREFIX + "enabled") == 0
 
 
-def test_abort_while_paused_restores_enabled(ioc, det, RE):
-    ioc.put(PREFIX + "enabled", 0)
+def test_abort_while_paused_restores_enabled(ioc, det, RE, enabled_off):
     with pytest.raises(RunEngineInterrupted):
         RE(_pause_after_first_event(RE)([det]))
     assert ioc.get(PREFIX + "enabled") == 1  # still staged while paused
@@ -219,8 +235,7 @@ def test_abort_while_paused_restores_enabled(ioc, det, RE):
     assert ioc.get(PREFIX + "enabled") == 0
 
 
-def test_a_refused_trigger_fails_the_run_with_the_ioc_s_reason(ioc, det, RE):
-    ioc.put(PREFIX + "enabled", 0)
+def test_a_refused_trigger_fails_the_run_with_the_ioc_s_reason(ioc, det, RE, enabled_off):
 
     @bpp.stage_decorator([det])
     @bpp.run_decorator()
@@ -242,8 +257,7 @@ def test_a_refused_trigger_fails_the_run_with_the_ioc_s_reason(ioc, det, RE):
     assert ioc.get(PREFIX + "enabled") == 0
 
 
-def test_a_pv_lost_mid_run_fails_the_run_naming_it_and_restores_enabled(ioc, det, RE):
-    ioc.put(PREFIX + "enabled", 0)
+def test_a_pv_lost_mid_run_fails_the_run_naming_it_and_restores_enabled(ioc, det, RE, enabled_off):
 
     @bpp.stage_decorator([det])
     @bpp.run_decorator()
@@ -264,8 +278,7 @@ def test_a_pv_lost_mid_run_fails_the_run_naming_it_and_restores_enabled(ioc, det
     assert set(det.read().result(5)) == {"triggered_detector_reading"}
 
 
-def test_unstage_waits_for_a_rebooting_ioc_and_puts_enabled_back(ioc, det, RE):
-    ioc.put(PREFIX + "enabled", 0)
+def test_unstage_waits_for_a_rebooting_ioc_and_puts_enabled_back(ioc, det, RE, enabled_off):
 
     def reboot_done():
         ioc.put(PREFIX + "enabled", 1)  # the IOC's default, not what the run found
@@ -281,13 +294,47 @@ def test_unstage_waits_for_a_rebooting_ioc_and_puts_enabled_back(ioc, det, RE):
 
     start = time.monotonic()
     RE(plan())
-    assert time.monotonic() - start >= 0.5
+    # Put back at the first retry after the PV returned, not at the grace's end.
+    assert 0.5 <= time.monotonic() - start < 1.5
     assert RE.documents.stop["exit_status"] == "success"
     assert ioc.get(PREFIX + "enabled") == 0
 
 
-def test_an_unstage_left_waiting_by_ctrl_c_does_not_undo_the_next_stage(ioc, det):
-    ioc.put(PREFIX + "enabled", 0)
+def test_a_trigger_whose_pv_drops_fails_its_status_naming_it(ioc, det):
+    det.exposure_time.put(1.0)
+    det.stage()
+    try:
+        status = det.trigger()
+        time.sleep(0.1)
+        ioc.set_connected(PREFIX + "acquire", False)
+        error = status.exception(5)
+        assert isinstance(error, ophyd_rs.DisconnectedError) and "trigger_with_pc:acquire" in str(error)
+        assert status.done and not status.success
+    finally:
+        ioc.set_connected(PREFIX + "acquire", True)
+        det.unstage()
+    assert ioc.get(PREFIX + "enabled") == 1
+
+
+def test_a_stage_the_ioc_refuses_fails_the_run_before_it_opens_and_changes_nothing(ioc, det, RE, enabled_off):
+    ioc.set_writable(PREFIX + "enabled", False)
+    with pytest.raises(ophyd_rs.StageError, match="trigger_with_pc:enabled"):
+        RE(count([det], 2))
+    assert RE.documents.named("start") == []
+    assert ioc.get(PREFIX + "enabled") == 0
+    ioc.set_writable(PREFIX + "enabled", True)
+    RE(count([det], 1))  # the device is not left half staged
+    assert ioc.get(PREFIX + "enabled") == 0
+
+
+def test_a_configure_the_ioc_refuses_part_way_puts_back_what_it_wrote(ioc, det):
+    ioc.set_writable(PREFIX + "exposure_time", False)
+    with pytest.raises(ophyd_rs.OphydError, match="trigger_with_pc:exposure_time"):
+        det.configure({"gain": 5.0, "exposure_time": 0.5})
+    assert (ioc.get(PREFIX + "gain"), ioc.get(PREFIX + "exposure_time")) == (2.0, 0.01)
+
+
+def test_an_unstage_left_waiting_by_ctrl_c_does_not_undo_the_next_stage(ioc, det, enabled_off):
     det.stage()
     ioc.set_connected(PREFIX + "enabled", False)
     # unstage() waits for the PV; Ctrl-C ends the wait, not its retries.
@@ -303,8 +350,7 @@ def test_an_unstage_left_waiting_by_ctrl_c_does_not_undo_the_next_stage(ioc, det
     assert ioc.get(PREFIX + "enabled") == 0
 
 
-def test_a_restore_the_ioc_refused_is_done_by_the_next_stage(ioc, det, RE):
-    ioc.put(PREFIX + "enabled", 0)
+def test_a_restore_the_ioc_refused_is_done_by_the_next_stage(ioc, det, RE, enabled_off):
 
     @bpp.stage_decorator([det])
     @bpp.run_decorator()
@@ -323,8 +369,7 @@ def test_a_restore_the_ioc_refused_is_done_by_the_next_stage(ioc, det, RE):
     assert ioc.get(PREFIX + "enabled") == 0
 
 
-def test_ctrl_c_mid_run_then_abort_restores_enabled(ioc, det, RE):
-    ioc.put(PREFIX + "enabled", 0)
+def test_ctrl_c_mid_run_then_abort_restores_enabled(ioc, det, RE, enabled_off):
     det.exposure_time.put(0.2)
     threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
     with pytest.raises(RunEngineInterrupted):
@@ -337,13 +382,24 @@ def test_ctrl_c_mid_run_then_abort_restores_enabled(ioc, det, RE):
 
 
 def test_a_move_can_be_stopped(ioc, motor, RE):
-    status = motor.set(50.0)  # 5 s at 10 units/s
-    time.sleep(0.2)
+    status = motor.set(50.0)  # 5 s at 10 units/s; started when set() returns
+    time.sleep(0.2)  # some way along
     motor.stop(success=False).result(5)
-    with pytest.raises(Exception):
+    assert_stopped_short(status, motor)
+    assert ioc.get(MOTOR + ".DMOV") == 1
+
+
+def test_a_stop_right_after_set_stops_that_move_and_a_refused_move_fails_its_status(ioc, motor):
+    status = motor.set(50.0)
+    motor.stop(success=False).result(5)
+    with pytest.raises(ophyd_rs.StatusFailed, match=r"by stop\(\)"):
         status.wait(5)
-    assert not status.success
-    assert 0 < motor.position < 50
+    time.sleep(0.3)
+    assert motor.position < 1 and ioc.get(MOTOR + ".DMOV") == 1
+    refused = motor.set(500.0)  # beyond the limits (±100): refused before it started
+    assert refused.done and not refused.success
+    assert isinstance(refused.exception(0), ophyd_rs.LimitError)
+    assert motor.position < 1
 
 
 def test_configure_in_a_run_writes_and_the_next_descriptor_says_so(ioc, det, RE):
@@ -395,17 +451,22 @@ def test_subscriptions_report_changes_until_cleared(det):
     det.gain.put(3.0)
     assert done.wait(5)
     det.gain.clear_sub(token)
+    # A second subscription sees the next change: by then the first would have.
+    later = threading.Event()
+    det.gain.subscribe(lambda value, **_: value == 4.0 and later.set(), run=False)
     det.gain.put(4.0)
-    time.sleep(0.1)
+    assert later.wait(5)
     assert seen[0][0] == 2.0 and seen[-1] == (3.0, 2.0, "value", det.gain)
     assert all(value != 4.0 for value, *_ in seen)
 
 
-def test_bad_input_names_the_signal_and_the_value(det):
-    with pytest.raises(TypeError, match=r"cannot write a dict"):
+def test_bad_input_names_the_signal_and_the_value(ioc, det):
+    with pytest.raises(TypeError, match=r"set of triggered_detector_gain: cannot write a dict \(\{'a': 1\}\)"):
         det.gain.put({"a": 1})
-    with pytest.raises(ophyd_rs.TypeError, match="triggered_detector_gain"):
+    with pytest.raises(ophyd_rs.TypeError, match="triggered_detector_gain") as raised:
         det.gain.put("fast")
+    assert "fast" in str(raised.value)
+    assert ioc.get(PREFIX + "gain") == 2.0
 
 
 def test_connecting_to_a_missing_pv_names_it():
@@ -416,17 +477,23 @@ def test_connecting_to_a_missing_pv_names_it():
 
 
 def test_dropped_devices_free_their_python_objects(ioc):
+    def ophyd_objects():
+        gc.collect()
+        return sum(isinstance(o, ophyd_rs.OphydObject) for o in gc.get_objects())
+
     det = ophyd_rs.TriggeredDetector("trigger_with_pc", name="det")
     det.connect(ioc)
     _ = det.enabled.parent
     before = len(gc.get_objects())
+    objects_before = ophyd_objects()
     for _ in range(50):
         other = ophyd_rs.TriggeredDetector("trigger_with_pc", name="other")
         other.connect(ioc)
-        _ = other.enabled
-    del other
+        child = other.enabled
+    del other, child
     gc.collect()
     assert len(gc.get_objects()) - before < 50
+    assert ophyd_objects() == objects_before
 
 
 def test_a_rust_panic_is_an_exception_the_run_engine_can_catch():
@@ -441,3 +508,4 @@ def test_a_rust_panic_is_an_exception_the_run_engine_can_catch():
     with pytest.raises(Exception, match="a panic in awaited work") as raised:
         asyncio.run(awaited())
     assert isinstance(raised.value, Exception)  # not a BaseException like PyO3's PanicException
+    assert isinstance(raised.value, ophyd_rs.RustPanic)
