@@ -31,9 +31,18 @@ import ophyd_rs
 
 
 def count_time(RE, det, points):
-    started = time.perf_counter()
-    RE(count([det], points))
-    return time.perf_counter() - started
+    events = []
+    token = RE.subscribe(lambda name, doc: events.append(doc) if name == "event" else None)
+    try:
+        started = time.perf_counter()
+        RE(count([det], points))
+        elapsed = time.perf_counter() - started
+    finally:
+        RE.unsubscribe(token)
+    # A count that did nothing would look fast.
+    if len(events) != points:
+        raise SystemExit(f"RE(count([{det.name}], {points})) made {len(events)} events, not {points}")
+    return elapsed
 
 
 def per_point(RE, det, points, repeats):

@@ -149,18 +149,11 @@ def run_plan(ca_env, plan_command):
     """Run a plan with an implementation in a subprocess, to its end."""
 
     def run(impl: str, plan: str) -> PlanRun:
-        try:
-            done = subprocess.run(
-                plan_command(impl, plan), env=ca_env, capture_output=True, text=True, timeout=PLAN_TIMEOUT
-            )
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-            err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
-            pytest.fail(
-                f"{impl} {plan} did not finish within {PLAN_TIMEOUT} s (killed); "
-                f"its last documents:\n{out[-3000:]}\nits stderr:\n{err[-3000:]}"
-            )
-        return PlanRun.parse(impl, plan, done.returncode, done.stdout, done.stderr)
+        live = LiveRun(impl, plan, plan_command(impl, plan), ca_env)
+        done = live.finish()
+        if live.killed:
+            pytest.fail(f"{impl} {plan} did not finish within {PLAN_TIMEOUT} s (killed)\n{done}")
+        return done
 
     return run
 
@@ -170,6 +163,7 @@ class LiveRun:
 
     def __init__(self, impl, plan, command, env):
         self.impl, self.plan = impl, plan
+        self.killed = False
         self.process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
         )
@@ -207,9 +201,12 @@ class LiveRun:
             self.process.kill()
 
     def finish(self, timeout=PLAN_TIMEOUT) -> PlanRun:
+        """Wait for the end (killing it after `timeout` s: `killed`) and
+        parse what it printed."""
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.killed = True
             self.kill()
             self.process.wait()
         for source, sink in ((self.lines, self.stdout), (self._stderr_lines, self.stderr)):

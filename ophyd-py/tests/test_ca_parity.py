@@ -15,6 +15,7 @@ timestamps' values and the devices' reprs in `plan_args` and
 import math
 
 import pytest
+from iocs import caput
 
 IMPLS = ["ophyd", "ophyd_rs"]
 PLANS = ["count", "scan"]
@@ -37,13 +38,15 @@ MISSING = "<missing>"
 
 
 @pytest.fixture(scope="module")
-def runs(run_plan):
+def runs(run_plan, ca_env, trigger_ioc):
     """Each implementation's run of each plan, run once per module, one
-    after the other (they share the IOCs)."""
+    after the other (they share the IOCs), each with the detector off
+    (`enabled` 0) before it: staging turns it on, and the run puts it back."""
     cache = {}
 
     def get(impl, plan):
         if (impl, plan) not in cache:
+            caput(ca_env, trigger_ioc.pv("enabled"), 0)
             cache[impl, plan] = run_plan(impl, plan)
         return cache[impl, plan]
 
@@ -133,6 +136,7 @@ def test_ca_plan_runs_to_success_with_valid_documents(runs, impl, plan):
     assert stop["exit_status"] == "success", str(run)
     assert stop["num_events"] == {"primary": 5}, str(run)
     assert [e["seq_num"] for e in run.docs("event")] == [1, 2, 3, 4, 5], str(run)
+    assert run.result["enabled_after"] == 0, f"enabled not put back\n{run}"
 
 
 @pytest.mark.parametrize("plan", PLANS)

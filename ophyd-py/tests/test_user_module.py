@@ -109,6 +109,9 @@ def test_a_users_positioner_is_done_when_the_temperature_is_close(ioc, controlle
     status = controller.set(25.0)
     time.sleep(0.05)
     assert not status.done  # nothing drives the temperature yet
+    ioc.put(CONTROLLER + ":T", 24.9)  # closer, not close enough (0.05)
+    time.sleep(0.05)
+    assert not status.done
     ioc.put(CONTROLLER + ":T", 24.97)
     status.wait(5)
     assert status.success
