@@ -121,7 +121,7 @@ pub struct EpicsMotor {
     move_timeout: Mutex<Option<Duration>>,
     /// The last move or homing started, which [`Stop::stop`] ends if it
     /// is still under way (finishing a finished Status changes nothing).
-    current: Mutex<Option<Status>>,
+    current: Mutex<Option<Arc<Shared>>>,
 }
 
 /// Which way [`EpicsMotor::home`] searches (ophyd's `HomeEnum`).
@@ -204,7 +204,7 @@ impl EpicsMotor {
         let tolerance = self.user_setpoint.tolerance().await;
         let watch = Watch::start(self, what, Some(Arrival { target, from, tolerance }), timeout)?;
         watch.finish_with(self.user_setpoint.set_with_timeout(target, Some(timeout)));
-        Ok(self.under_way(watch.status()))
+        Ok(self.under_way(watch))
     }
 
     /// Redefine the current position as `position` without moving (the
@@ -234,7 +234,7 @@ impl EpicsMotor {
         };
         let watch = Watch::start(self, format!("homing of `{}` {name}", self.name()), None, timeout)?;
         watch.finish_with(command.set_with_timeout(1, Some(timeout)));
-        Ok(self.under_way(watch.status()))
+        Ok(self.under_way(watch))
     }
 
     fn refuse_non_finite(&self, target: f64) -> Result<()> {
@@ -289,9 +289,10 @@ impl EpicsMotor {
         Error::Failed { what: format!("move of `{}` to {target}", self.name()), reason: reason.to_owned() }
     }
 
-    /// Remember `status` as the motion [`Stop::stop`] ends.
-    fn under_way(&self, status: Status) -> Status {
-        *lock(&self.current) = Some(status.clone());
+    /// Remember `watch` as the motion [`Stop::stop`] ends, and give its Status.
+    fn under_way(&self, watch: Watch) -> Status {
+        let status = watch.status();
+        *lock(&self.current) = Some(watch.shared);
         status
     }
 }
@@ -330,15 +331,21 @@ impl Stop for EpicsMotor {
     /// Stop the motion where it is. The move under way fails (or, with
     /// `success`, finishes), as ophyd's `stop(success=...)` ends it.
     async fn stop(&self, success: bool) -> Result<()> {
-        let stopped = self.motor_stop.put(1).await;
         let motion = lock(&self.current).take();
+        if let Some(motion) = motion.as_ref().filter(|_| !success) {
+            // Claimed before the record stops: its "done moving" must not
+            // finish this motion as a success first.
+            lock(&motion.seen).stopped = true;
+        }
+        let stopped = self.motor_stop.put(1).await;
         if let Some(motion) = motion {
+            let status = &motion.status;
             let position = self.user_readback.get().await.map_or_else(|e| e.to_string(), |p| p.to_string());
-            motion.finish(if success {
+            status.finish(if success {
                 Ok(())
             } else {
                 Err(Error::Failed {
-                    what: motion.what().to_owned(),
+                    what: status.what().to_owned(),
                     reason: format!("stopped at {position} by stop()"),
                 })
             });
@@ -358,6 +365,9 @@ struct Arrival {
 /// What the record has said since the move began, from its monitors.
 #[derive(Debug, Default)]
 struct Seen {
+    /// [`Stop::stop`] ends this motion as failed: the record's own end
+    /// of it does not count.
+    stopped: bool,
     put_done: bool,
     /// `.DMOV` was 0 at some point: the motion started.
     started: bool,
@@ -474,7 +484,7 @@ impl Shared {
     /// home command) completed, and the record is done moving, having
     /// started or being where it was sent.
     fn outcome(&self, seen: &Seen) -> Option<Result<()>> {
-        if !seen.put_done {
+        if seen.stopped || !seen.put_done {
             return None;
         }
         if let Some(refusal) = self.refusal(seen) {

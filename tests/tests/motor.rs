@@ -156,3 +156,24 @@ async fn a_move_timeout_set_on_the_motor_replaces_the_computed_one() {
     let err = motor.move_to(5.0).await.unwrap().await.unwrap_err();
     assert!(err.to_string().contains("within 100ms"), "{err}");
 }
+
+/// A record that reports its motion done while its stop is still being
+/// processed: the move was stopped all the same, and fails saying so (it
+/// finished as a success when the record's "done" came before `stop()`
+/// had claimed the move, as it did now and then under load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_move_fails_even_when_the_record_reports_done_first() {
+    let (ioc, motor) = motor().await;
+    motor.velocity.put(1.0).await.unwrap();
+    ioc.set_put_handler("sim:mtr1.STOP", |ioc, _| {
+        // The motion ends (it arrives at the record's next tick, on the
+        // other worker) before the stop's put returns.
+        ioc.write("sim:mtr1.VELO", 1e9);
+        std::thread::sleep(Duration::from_millis(100));
+        PutAction::accept(&Value::Int(1))
+    });
+    let moving = motor.move_to(5.0).await.unwrap();
+    motor.stop(false).await.unwrap();
+    let err = moving.await.expect_err("a stopped move succeeded");
+    assert!(err.to_string().contains("by stop()"), "{err}");
+}
