@@ -23,6 +23,16 @@ Usage: ca_plans.py --impl ophyd|ophyd_rs --det-prefix P --motor-prefix M --plan 
                        `enabled` took to read its value before the run (the
                        restarted IOC starts "on"), then, exposure time set
                        back, a count of 3 with the same device
+        stalled_set    no RunEngine: motor.set() on the main thread while
+                       the parent holds the motor IOC stopped (SIGSTOP),
+                       and Ctrl-C while set() waits on it; once the IOC
+                       runs again, where the motor is
+        stalled_stage  the same with det.stage() and the tutorial IOC;
+                       then `enabled`, and a stage and unstage afterwards
+                       The stalled_* plans take turns with the parent: they
+                       print {"name": "ready"}, "acting" and "after" lines
+                       and wait for a line on stdin after "ready" and after
+                       "after"
 
 Prints to stdout one JSON object a line: {"name": ..., "doc": ...} per
 document as the RunEngine emits it, each validated against event-model's
@@ -138,6 +148,53 @@ def after_reboot(RE, det, enabled_before, exposure_before):
     return out
 
 
+def interrupted_while_stalled(emit, action):
+    """The turns of the stalled_* plans: say "ready" and wait while the
+    parent stops the IOC; say "acting" and run `action`, which the
+    parent's Ctrl-C should interrupt; say "after" with the outcome and
+    wait while the parent lets the IOC run again; then 2 s, in which
+    anything left running would show."""
+    emit({"name": "ready", "doc": {}})
+    sys.stdin.readline()
+    emit({"name": "acting", "doc": {}})
+    try:
+        outcome = f"returned {action()!r}"
+    except KeyboardInterrupt:
+        outcome = "interrupted"
+    emit({"name": "after", "doc": {"outcome": outcome}})
+    sys.stdin.readline()
+    time.sleep(2.0)  # the motor's 1 unit/s, or a stage finishing, shows by then
+    return outcome
+
+
+def stalled_set(motor, emit):
+    """Ctrl-C while `motor.set()` waits for an IOC the parent has stopped:
+    the move must never start, not even once the IOC runs again."""
+    before = motor.position
+    target = 1.0 if before > 5 else 9.0
+    outcome = interrupted_while_stalled(emit, lambda: motor.set(target))
+    return {"outcome": outcome, "position_before": before, "target": target, "position_after": motor.position}
+
+
+def stalled_stage(det, emit):
+    """Ctrl-C while `det.stage()` waits for an IOC the parent has stopped:
+    a stage that finishes once the IOC runs again is put back; the device
+    stages and unstages afterwards as ever."""
+    before = det.enabled.get()
+    outcome = interrupted_while_stalled(emit, det.stage)
+    after = det.enabled.get()
+    det.stage()
+    staged = det.enabled.get()
+    det.unstage()
+    return {
+        "outcome": outcome,
+        "enabled_before": before,
+        "enabled_after": after,
+        "enabled_staged_again": staged,
+        "enabled_unstaged_again": det.enabled.get(),
+    }
+
+
 def exception_chain(exc):
     """Each exception of the chain (causes and contexts): type and message."""
     chain, seen = [], set()
@@ -165,7 +222,18 @@ def main():
     parser.add_argument(
         "--plan",
         required=True,
-        choices=["count", "scan", "pause_resume", "pause_abort", "refused_trigger", "sigint", "motor_abort", "ioc_reboot"],
+        choices=[
+            "count",
+            "scan",
+            "pause_resume",
+            "pause_abort",
+            "refused_trigger",
+            "sigint",
+            "motor_abort",
+            "ioc_reboot",
+            "stalled_set",
+            "stalled_stage",
+        ],
     )
     args = parser.parse_args()
 
@@ -178,6 +246,12 @@ def main():
 
     build = ophyd_devices if args.impl == "ophyd" else ophyd_rs_devices
     det, motor = build(args.det_prefix, args.motor_prefix)
+
+    if args.plan.startswith("stalled_"):
+        stalled = {"stalled_set": lambda: stalled_set(motor, emit), "stalled_stage": lambda: stalled_stage(det, emit)}
+        emit({"result": stalled[args.plan]()})
+        out.close()
+        return 0
 
     RE = RunEngine({})
     invalid = []

@@ -165,7 +165,13 @@ class LiveRun:
         self.impl, self.plan = impl, plan
         self.killed = False
         self.process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+            command,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self.lines = queue.Queue()
         self.stdout: list[str] = []
@@ -182,19 +188,29 @@ class LiveRun:
 
     def wait_for_event(self, timeout=PLAN_TIMEOUT):
         """Block until the run has emitted an event document."""
+        self.wait_for("event", timeout)
+
+    def wait_for(self, name, timeout=PLAN_TIMEOUT) -> dict:
+        """Block until the plan has printed a line named `name`; its "doc"."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.kill()
-                pytest.fail(f"no event within {timeout} s\n{self.finish()}")
+                pytest.fail(f"no {name} within {timeout} s\n{self.finish()}")
             if line is None:
                 self.lines.put(None)  # for finish(): the stream has ended
-                pytest.fail(f"the plan ended before its first event\n{self.finish()}")
+                pytest.fail(f"the plan ended before its first {name}\n{self.finish()}")
             self.stdout.append(line)
-            if json.loads(line).get("name") == "event":
-                return
+            item = json.loads(line)
+            if item.get("name") == name:
+                return item["doc"]
+
+    def send(self, line: str = "go"):
+        """Write a line to the plan's stdin (it waits for one at its turns)."""
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
 
     def kill(self):
         if self.process.poll() is None:
@@ -203,6 +219,7 @@ class LiveRun:
     def finish(self, timeout=PLAN_TIMEOUT) -> PlanRun:
         """Wait for the end (killing it after `timeout` s: `killed`) and
         parse what it printed."""
+        self.process.stdin.close()  # a plan waiting for its turn goes on
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -1,6 +1,7 @@
 """bluesky interrupts runs of ophyd-rs devices over Channel Access: pause and
 resume, abort, a trigger the IOC refuses, Ctrl-C, an abort while the motor
-moves, the IOC rebooting mid-run. Whatever happens, the detector's
+moves, the IOC rebooting mid-run, Ctrl-C while an IOC that stalls holds up a
+move's start. Whatever happens, the detector's
 `enabled`, switched off ("off", 0) before each run and staged to 1 by it, is
 back to 0 on the IOC afterwards.
 
@@ -185,3 +186,60 @@ def test_ca_ioc_reboot_mid_run_fails_the_run_then_enabled_is_put_back_when_it_re
     assert (second_stop["exit_status"], second_stop["num_events"]) == ("success", {"primary": 3}), str(run)
     assert run.result["invalid_documents"] == [], str(run)
     assert_enabled_restored(run, ca_env, trigger_ioc)
+
+
+
+def interrupt_while_stalled(live, ioc):
+    """Take turns with a stalled_* plan: stop `ioc` (SIGSTOP) once the plan
+    is ready, press Ctrl-C while its action waits on the IOC, let the IOC
+    run again. The action's outcome."""
+    live.wait_for("ready")
+    ioc.process.send_signal(signal.SIGSTOP)
+    try:
+        live.send()
+        live.wait_for("acting")
+        time.sleep(0.5)  # the action now waits on the stopped IOC
+        live.process.send_signal(signal.SIGINT)
+        outcome = live.wait_for("after")["outcome"]
+    finally:
+        ioc.process.send_signal(signal.SIGCONT)
+    live.send()
+    return outcome
+
+
+def test_ca_ctrl_c_while_a_stalled_ioc_holds_up_set_means_the_motor_never_moves(start_plan, ca_env, motor_ioc):
+    """`motor.set()` reads the record before it writes the setpoint; an IOC
+    that stalls holds those reads up. Ctrl-C raises KeyboardInterrupt and
+    the move is abandoned: when the IOC runs again the motor stays where it
+    was (the move used to start then, with no Status anyone could stop)."""
+    record = motor_ioc.pv("mtr1")
+
+    def state():
+        return {field: caget(ca_env, record + field) for field in (".RBV", ".VAL", ".DMOV")}
+
+    before = state()
+    live = start_plan(IMPL, "stalled_set")
+    outcome = interrupt_while_stalled(live, motor_ioc)
+    run = live.finish()
+    assert outcome == "interrupted", str(run)
+    assert run.returncode == 0 and run.result is not None, str(run)
+    assert run.result["position_after"] == run.result["position_before"], f"the motor moved\n{run}"
+    assert state() == before, f"the motor record changed after the interrupted set()\n{run}"
+
+
+def test_ca_ctrl_c_while_a_stalled_ioc_holds_up_stage_leaves_nothing_staged(
+    start_plan, ca_env, trigger_ioc, enabled_off
+):
+    """`stage()` reads what it will replace; an IOC that stalls holds that
+    up. Ctrl-C raises KeyboardInterrupt; the stage, finishing once the IOC
+    runs again, is put back (`enabled` 0 again), and the device stages and
+    unstages afterwards."""
+    live = start_plan(IMPL, "stalled_stage")
+    outcome = interrupt_while_stalled(live, trigger_ioc)
+    run = live.finish()
+    assert outcome == "interrupted", str(run)
+    assert run.returncode == 0 and run.result is not None, str(run)
+    assert run.result["enabled_before"] == 0, str(run)
+    assert run.result["enabled_after"] == 0, f"the abandoned stage was not put back\n{run}"
+    assert (run.result["enabled_staged_again"], run.result["enabled_unstaged_again"]) == (1, 0), str(run)
+    assert caget(ca_env, trigger_ioc.pv("enabled")) == 0, str(run)
