@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use ophyd_core::{CleanupPolicy, DynComponent, DynDevice, DynSignal, Positioner as RustPositioner, Value};
 use ophyd_epics::Transport;
-use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::gc::{PyTraverseError, PyVisit};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -40,15 +40,16 @@ type Connect = Box<dyn Fn(Transport, Duration) -> BoxFuture<'static, ophyd_core:
 const RESTORE_RETRY: Duration = Duration::from_millis(250);
 
 /// Unstage `device`. While a restore fails on a lost connection, try it
-/// again every [`RESTORE_RETRY`] for the reconnect grace of ophyd-rs's own
-/// run engine ([`CleanupPolicy::reconnect_grace`], 30 s): an IOC that
-/// reboots comes back with its defaults, not the values staging replaced,
-/// and bluesky's cleanup calls `unstage()` once. Ctrl-C stops the caller's
-/// wait, not the retries; a `stage()` of the tree since (`root.stages`
-/// moved on from `stages`) stops them, as it finished the restore itself
-/// and what is staged now is not this unstage's to undo.
+/// again every [`RESTORE_RETRY`] for the tree's reconnect grace (by
+/// default that of ophyd-rs's own run engine,
+/// [`CleanupPolicy::reconnect_grace`], 30 s): an IOC that reboots comes
+/// back with its defaults, not the values staging replaced, and bluesky's
+/// cleanup calls `unstage()` once. Ctrl-C stops the caller's wait, not the
+/// retries; a `stage()` of the tree since (`root.stages` moved on from
+/// `stages`) stops them, as it finished the restore itself and what is
+/// staged now is not this unstage's to undo.
 async fn unstage_within_grace(device: &dyn DynDevice, root: &Root, stages: u64) -> ophyd_core::Result<()> {
-    let deadline = Instant::now() + CleanupPolicy::default().reconnect_grace;
+    let deadline = Instant::now() + root.reconnect_grace();
     loop {
         match device.unstage_dyn().await {
             Err(e) if e.is_disconnection() && Instant::now() < deadline => {
@@ -92,6 +93,8 @@ pub struct Root {
     positioner: Option<Arc<dyn RustPositioner>>,
     /// How many times Python staged the tree (or a part of it).
     stages: AtomicU64,
+    /// How long `unstage()` waits for an unreachable PV, in nanoseconds.
+    reconnect_grace: AtomicU64,
 }
 
 impl Root {
@@ -112,7 +115,18 @@ impl Root {
             let device = connecting.clone();
             async move { device.connect_timeout(&transport, timeout).await }.boxed()
         });
-        Root { device, connect, positioner, stages: AtomicU64::new(0) }
+        let grace = CleanupPolicy::default().reconnect_grace.as_nanos();
+        Root {
+            device,
+            connect,
+            positioner,
+            stages: AtomicU64::new(0),
+            reconnect_grace: AtomicU64::new(u64::try_from(grace).expect("the default grace fits in u64 ns")),
+        }
+    }
+
+    fn reconnect_grace(&self) -> Duration {
+        Duration::from_nanos(self.reconnect_grace.load(Ordering::SeqCst))
     }
 }
 
@@ -402,6 +416,30 @@ impl Device {
     }
 
     /// The attribute names of the components, in declaration order.
+    /// Seconds `unstage()` keeps trying to put back a value whose PV is
+    /// unreachable, for its IOC to return (30, as ophyd-rs's own run
+    /// engine waits). One setting for the whole tree, from any device of it.
+    #[getter]
+    fn reconnect_grace(slf: &Bound<'_, Self>) -> f64 {
+        base(slf).node.top().reconnect_grace().as_secs_f64()
+    }
+
+    #[setter]
+    fn set_reconnect_grace(slf: &Bound<'_, Self>, seconds: f64) -> PyResult<()> {
+        let this = base(slf);
+        let grace = Duration::try_from_secs_f64(seconds)
+            .ok()
+            .and_then(|grace| u64::try_from(grace.as_nanos()).ok())
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "{}: reconnect_grace must be a number of seconds from 0 up (about 584 years at most), not {seconds}",
+                    this.name
+                ))
+            })?;
+        this.node.top().reconnect_grace.store(grace, Ordering::SeqCst);
+        Ok(())
+    }
+
     #[getter]
     fn component_names(slf: &Bound<'_, Self>) -> PyResult<Vec<&'static str>> {
         let device = base(slf).node.device().map_err(|f| f.into_py(slf.py()))?;
@@ -515,8 +553,9 @@ impl Device {
     /// Unstage: put back what staging changed, whatever else happens. The
     /// work runs to its end even if Python stops waiting (Ctrl-C) or never
     /// looks at the result (the RunEngine's cleanup). A PV that is
-    /// unreachable is waited for, up to 30 s (an IOC rebooting); what
-    /// could not be put back then is put back by the next `stage()`.
+    /// unreachable is waited for, up to `reconnect_grace` seconds (an IOC
+    /// rebooting); what could not be put back then is put back by the next
+    /// `stage()`.
     fn unstage(slf: &Bound<'_, Self>) -> PyResult<Py<PyList>> {
         let (py, this) = (slf.py(), base(slf));
         let node = this.node.clone();
@@ -736,10 +775,7 @@ impl Signal {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let py = slf.py();
         if let Some(other) = event_type.filter(|e| *e != "value") {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "{} has only \"value\" events, not {other:?}",
-                base(slf).name
-            )));
+            return Err(PyValueError::new_err(format!("{} has only \"value\" events, not {other:?}", base(slf).name)));
         }
         let this = base(slf);
         let signal = Signal::signal(slf)?;

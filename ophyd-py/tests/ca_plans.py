@@ -23,6 +23,11 @@ Usage: ca_plans.py --impl ophyd|ophyd_rs --det-prefix P --motor-prefix M --plan 
                        `enabled` took to read its value before the run (the
                        restarted IOC starts "on"), then, exposure time set
                        back, a count of 3 with the same device
+        stalled_run    a count of 1000 during which the parent stops the
+                       tutorial IOC (SIGSTOP) and presses Ctrl-C twice;
+                       once paused this prints {"name": "interrupted"} and
+                       aborts at once, its cleanup facing the stopped IOC
+                       (the parent lets it run again a moment later)
         stalled_set    no RunEngine: motor.set() on the main thread while
                        the parent holds the motor IOC stopped (SIGSTOP),
                        and Ctrl-C while set() waits on it; once the IOC
@@ -231,6 +236,7 @@ def main():
             "sigint",
             "motor_abort",
             "ioc_reboot",
+            "stalled_run",
             "stalled_set",
             "stalled_stage",
         ],
@@ -247,9 +253,9 @@ def main():
     build = ophyd_devices if args.impl == "ophyd" else ophyd_rs_devices
     det, motor = build(args.det_prefix, args.motor_prefix)
 
-    if args.plan.startswith("stalled_"):
-        stalled = {"stalled_set": lambda: stalled_set(motor, emit), "stalled_stage": lambda: stalled_stage(det, emit)}
-        emit({"result": stalled[args.plan]()})
+    without_run_engine = {"stalled_set": lambda: stalled_set(motor, emit), "stalled_stage": lambda: stalled_stage(det, emit)}
+    if args.plan in without_run_engine:
+        emit({"result": without_run_engine[args.plan]()})
         out.close()
         return 0
 
@@ -284,6 +290,7 @@ def main():
         "sigint": lambda: count([det], 100),
         "motor_abort": lambda: scan([det], motor, 0, 10, 3),
         "ioc_reboot": lambda: count([det], 1000),
+        "stalled_run": lambda: count([det], 1000),
     }
     result = {"impl": args.impl, "plan": args.plan, "outcome": None, "exceptions": []}
     enabled_before, exposure_before = det.enabled.get(), det.exposure_time.get()
@@ -294,7 +301,9 @@ def main():
         result["outcome"] = "interrupted"
         result["interruption"] = str(e)
         result["state_when_interrupted"] = str(RE.state)
-        result["enabled_while_paused"] = det.enabled.get()
+        emit({"name": "interrupted", "doc": {}})
+        if args.plan != "stalled_run":  # a read would wait for the stopped IOC
+            result["enabled_while_paused"] = det.enabled.get()
         try:
             if args.plan == "pause_resume":
                 RE.resume()

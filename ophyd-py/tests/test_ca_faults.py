@@ -1,7 +1,7 @@
 """bluesky interrupts runs of ophyd-rs devices over Channel Access: pause and
 resume, abort, a trigger the IOC refuses, Ctrl-C, an abort while the motor
-moves, the IOC rebooting mid-run, Ctrl-C while an IOC that stalls holds up a
-move's start. Whatever happens, the detector's
+moves, the IOC rebooting mid-run, an IOC that stalls mid-run, Ctrl-C while an
+IOC that stalls holds up a move's start or a stage. Whatever happens, the detector's
 `enabled`, switched off ("off", 0) before each run and staged to 1 by it, is
 back to 0 on the IOC afterwards.
 
@@ -187,6 +187,39 @@ def test_ca_ioc_reboot_mid_run_fails_the_run_then_enabled_is_put_back_when_it_re
     assert run.result["invalid_documents"] == [], str(run)
     assert_enabled_restored(run, ca_env, trigger_ioc)
 
+
+
+def test_ca_a_run_whose_ioc_stalls_pauses_on_ctrl_c_and_its_abort_puts_enabled_back_once_the_ioc_runs(
+    start_plan, ca_env, trigger_ioc, enabled_off
+):
+    """The tutorial IOC hangs mid-run (SIGSTOP): the trigger under way never
+    completes. Ctrl-C twice pauses the run at once; RE.abort() follows
+    while the IOC still hangs, and its cleanup waits for it (nothing is
+    given up): a second after, the IOC runs again, `enabled` is put back
+    and the run ends "abort"."""
+    live = start_plan(IMPL, "stalled_run")
+    live.wait_for_event()
+    trigger_ioc.process.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(0.5)  # the next trigger now waits on the stopped IOC
+        live.process.send_signal(signal.SIGINT)
+        time.sleep(0.3)  # bluesky counts Ctrl-Cs at least 100 ms apart
+        live.process.send_signal(signal.SIGINT)
+        live.wait_for("interrupted")
+        time.sleep(1.0)  # the abort's cleanup now waits on the stopped IOC
+    finally:
+        trigger_ioc.process.send_signal(signal.SIGCONT)
+    run = live.finish()
+    assert run.returncode == 0 and run.result is not None, str(run)
+    assert "A 'hard pause' has been requested" in run.stderr, str(run)
+    assert run.result["outcome"] == "interrupted", str(run)
+    assert run.result["state_when_interrupted"] == "paused", str(run)
+    assert run.result["after_interruption"] == "aborted", str(run)
+    stop = run.one("stop")
+    assert stop["exit_status"] == "abort", str(run)
+    assert 1 <= stop["num_events"].get("primary", 0) < 1000, str(run)
+    assert run.result["invalid_documents"] == [], str(run)
+    assert_enabled_restored(run, ca_env, trigger_ioc)
 
 
 def interrupt_while_stalled(live, ioc):

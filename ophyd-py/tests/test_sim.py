@@ -300,6 +300,30 @@ def test_unstage_waits_for_a_rebooting_ioc_and_puts_enabled_back(ioc, det, RE, e
     assert ioc.get(PREFIX + "enabled") == 0
 
 
+def test_reconnect_grace_bounds_how_long_unstage_waits_for_a_pv_that_stays_away(ioc, det, enabled_off):
+    assert det.reconnect_grace == 30.0
+    det.reconnect_grace = 0.5
+    assert det.reconnect_grace == 0.5
+    det.stage()
+    ioc.set_connected(PREFIX + "enabled", False)
+    start = time.monotonic()
+    with pytest.raises(ophyd_rs.UnstageError, match="lost the connection to trigger_with_pc:enabled"):
+        det.unstage()
+    assert 0.5 <= time.monotonic() - start < 3
+    ioc.set_connected(PREFIX + "enabled", True)
+    assert ioc.get(PREFIX + "enabled") == 1, "nothing put back while the PV was away"
+    det.stage()  # puts back what the unstage could not, then stages afresh
+    det.unstage()
+    assert ioc.get(PREFIX + "enabled") == 0
+
+
+@pytest.mark.parametrize("seconds, shown", [(-1.0, "-1"), (float("nan"), "NaN"), (float("inf"), "inf")])
+def test_a_reconnect_grace_that_is_no_duration_is_refused_naming_the_device(det, seconds, shown):
+    with pytest.raises(ValueError, match=rf"triggered_detector: reconnect_grace must be .* seconds .*, not {shown}$"):
+        det.reconnect_grace = seconds
+    assert det.reconnect_grace == 30.0
+
+
 def test_a_trigger_whose_pv_drops_fails_its_status_naming_it(ioc, det):
     det.exposure_time.put(1.0)
     det.stage()

@@ -172,3 +172,8 @@ def test_a_motor_inside_a_device_is_a_positioner_bluesky_scans(ioc, stage, therm
     assert (ioc.get(STAGE + ":x.RBV"), ioc.get(STAGE + ":y.RBV")) == pytest.approx((1.0, 2.0))
     stage.y.move(3.0, timeout=5)
     assert stage.y.position == pytest.approx(3.0)
+
+
+def test_the_reconnect_grace_is_one_setting_for_a_devices_tree(stage):
+    stage.x.reconnect_grace = 2.5
+    assert (stage.reconnect_grace, stage.y.reconnect_grace) == (2.5, 2.5)
