@@ -100,24 +100,32 @@ def test_ca_ctrl_c_pauses_the_run_which_aborts_and_restores_enabled(
     try:
         live = start_plan(IMPL, "sigint")
         live.wait_for_event()
-        for press in range(presses):
-            if press:
-                # bluesky counts Ctrl-Cs at least 100 ms apart.
-                time.sleep(0.3)
-            live.process.send_signal(signal.SIGINT)
+        press_ctrl_c(live, presses)
         run = live.finish()
     finally:
         caput(ca_env, trigger_ioc.pv("exposure_time"), EXPOSURE_TIME)
+    assert_paused_by_ctrl_c_then_aborted(run, "hard" if presses == 2 else "deferred", 100, ca_env, trigger_ioc)
+
+
+def press_ctrl_c(live, presses):
+    for press in range(presses):
+        if press:
+            time.sleep(0.3)  # bluesky counts Ctrl-Cs at least 100 ms apart
+        live.process.send_signal(signal.SIGINT)
+
+
+def assert_paused_by_ctrl_c_then_aborted(run, pause, planned_events, ca_env, trigger_ioc):
+    """Ctrl-C paused the run (bluesky's SigintHandler says which `pause`
+    it asked for, "hard" or "deferred"), which was then aborted: it ended
+    "abort" after some of its `planned_events`, and `enabled` is back."""
     assert run.returncode == 0 and run.result is not None, str(run)
-    # bluesky's SigintHandler tells which pause it asks for.
-    asked = "A 'hard pause' has been requested" if presses == 2 else "A 'deferred pause' has been requested"
-    assert asked in run.stderr, str(run)
+    assert f"A '{pause} pause' has been requested" in run.stderr, str(run)
     assert run.result["outcome"] == "interrupted", str(run)
     assert run.result["state_when_interrupted"] == "paused", str(run)
     assert run.result["after_interruption"] == "aborted", str(run)
     stop = run.one("stop")
     assert stop["exit_status"] == "abort", str(run)
-    assert 1 <= stop["num_events"].get("primary", 0) < 100, str(run)
+    assert 1 <= stop["num_events"].get("primary", 0) < planned_events, str(run)
     assert run.result["invalid_documents"] == [], str(run)
     assert_enabled_restored(run, ca_env, trigger_ioc)
 
@@ -202,24 +210,13 @@ def test_ca_a_run_whose_ioc_stalls_pauses_on_ctrl_c_and_its_abort_puts_enabled_b
     trigger_ioc.process.send_signal(signal.SIGSTOP)
     try:
         time.sleep(0.5)  # the next trigger now waits on the stopped IOC
-        live.process.send_signal(signal.SIGINT)
-        time.sleep(0.3)  # bluesky counts Ctrl-Cs at least 100 ms apart
-        live.process.send_signal(signal.SIGINT)
+        press_ctrl_c(live, 2)
         live.wait_for("interrupted")
         time.sleep(1.0)  # the abort's cleanup now waits on the stopped IOC
     finally:
         trigger_ioc.process.send_signal(signal.SIGCONT)
     run = live.finish()
-    assert run.returncode == 0 and run.result is not None, str(run)
-    assert "A 'hard pause' has been requested" in run.stderr, str(run)
-    assert run.result["outcome"] == "interrupted", str(run)
-    assert run.result["state_when_interrupted"] == "paused", str(run)
-    assert run.result["after_interruption"] == "aborted", str(run)
-    stop = run.one("stop")
-    assert stop["exit_status"] == "abort", str(run)
-    assert 1 <= stop["num_events"].get("primary", 0) < 1000, str(run)
-    assert run.result["invalid_documents"] == [], str(run)
-    assert_enabled_restored(run, ca_env, trigger_ioc)
+    assert_paused_by_ctrl_c_then_aborted(run, "hard", 1000, ca_env, trigger_ioc)
 
 
 def interrupt_while_stalled(live, ioc):
