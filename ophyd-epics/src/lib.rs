@@ -38,7 +38,7 @@ pub mod sim;
 mod transport;
 mod value;
 
-pub use motor::{EpicsMotor, HomeDirection, MOVE_TIMEOUT_MARGIN};
+pub use motor::{EpicsMotor, HomeDirection, CONNECTION_CHECK, MOVE_TIMEOUT_MARGIN};
 pub use ophyd_core::Enum;
 pub use pv_positioner::{PositionerSignals, PvPositioner, PvPositionerSignals, DEFAULT_MOVE_TIMEOUT, LIVENESS_PROBE};
 pub use signal::{EpicsSignal, EpicsSignalRO, EpicsSignalWithRbv, PvLayout, Rbv, SamePv, DEFAULT_COMPLETION_TIMEOUT};

@@ -8,11 +8,18 @@ use ophyd_core::__private::lock;
 use ophyd_core::prelude::*;
 use ophyd_core::{Error, Result, Subscription, Tolerance};
 
+use crate::signal::ConnectionWatch;
 use crate::{EpicsSignal, EpicsSignalRO};
 
 /// What a move may take beyond its travel time before it counts as
 /// stalled: ophyd-async's `DEFAULT_TIMEOUT`, which its motor adds too.
 pub const MOVE_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
+
+/// How often a move in flight asks the client whether the record's
+/// connections are still the ones it started on (no round trip: an IOC
+/// whose put completes at once leaves no request pending to fail when it
+/// dies).
+pub const CONNECTION_CHECK: Duration = Duration::from_millis(100);
 
 /// A motor record, with the components, kinds and data keys of ophyd's
 /// `EpicsMotor` (the read-back's data key is the motor's own name), plus
@@ -25,9 +32,10 @@ pub const MOVE_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
 /// when the record says the motion is done (`.DMOV` back to 1, after the
 /// put of `.VAL` completes), and fails when the record refused the move
 /// (`.LVIO`), the motion ended on a limit switch, [`Stop::stop`] ended it,
-/// the connection was lost while the record still had to complete the
-/// put, or it stalled: it did not end within the [move
-/// timeout](EpicsMotor::move_timeout_for).
+/// the connection to the record was lost (checked every
+/// [`CONNECTION_CHECK`], and before any end counts: a record that comes
+/// back after its IOC rebooted says nothing of this move), or it stalled:
+/// it did not end within the [move timeout](EpicsMotor::move_timeout_for).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ophyd_core::Result<()> {
@@ -391,18 +399,29 @@ struct Shared {
     status: Status,
     arrival: Option<Arrival>,
     seen: Mutex<Seen>,
+    /// The connections of `.DMOV`, `.RBV` and `.VAL` the motion started on.
+    connections: Vec<ConnectionWatch>,
     readback_pv: String,
     limit_switch_pvs: (String, String),
 }
 
 impl Watch {
-    /// Monitor `motor`'s record for the motion `what`, failing it as
-    /// stalled if it does not end within `timeout`.
+    /// Monitor `motor`'s record for the motion `what`, failing it if the
+    /// record's connection is lost, or as stalled if it does not end
+    /// within `timeout`.
     fn start(motor: &EpicsMotor, what: String, arrival: Option<Arrival>, timeout: Duration) -> Result<Watch> {
+        let connections = [
+            motor.motor_done_move.watch_connection(),
+            motor.user_readback.watch_connection(),
+            motor.user_setpoint.watch_connection(),
+        ]
+        .into_iter()
+        .collect::<Result<_>>()?;
         let shared = Arc::new(Shared {
             status: Status::new(what),
             arrival,
             seen: Mutex::new(Seen::default()),
+            connections,
             readback_pv: motor.user_readback.read_pv().to_owned(),
             limit_switch_pvs: (
                 motor.low_limit_switch.read_pv().to_owned(),
@@ -423,9 +442,9 @@ impl Watch {
         ]
         .into_iter()
         .collect::<Result<Vec<Subscription>>>()?;
-        let stall = tokio::spawn(stalled_after(Arc::downgrade(&shared), timeout));
+        let supervision = tokio::spawn(supervise(Arc::downgrade(&shared), timeout));
         shared.status.add_callback(move |_| {
-            stall.abort();
+            supervision.abort();
             drop(subscriptions);
         });
         Ok(Watch { shared })
@@ -470,8 +489,14 @@ impl Shared {
             self.status.report_progress(done, total);
         }
         if let Some(outcome) = outcome {
-            self.status.finish(outcome);
+            // What a record says on a later connection is not about this move.
+            self.status.finish(self.lost_connection().map_or(outcome, Err));
         }
+    }
+
+    /// The first of the record's connections lost since the motion began.
+    fn lost_connection(&self) -> Option<Error> {
+        self.connections.iter().find_map(|c| c.check().err())
     }
 
     fn progress(&self, seen: &Seen) -> Option<(f64, f64)> {
@@ -531,10 +556,24 @@ impl Shared {
     }
 }
 
-/// Fail the motion as stalled if it has not ended after `timeout`, saying
-/// where the read-back last was.
-async fn stalled_after(shared: std::sync::Weak<Shared>, timeout: Duration) {
-    tokio::time::sleep(timeout).await;
+/// Fail the motion when the record's connection is lost (asking every
+/// [`CONNECTION_CHECK`]), or as stalled if it has not ended after
+/// `timeout`, saying where the read-back last was.
+async fn supervise(shared: std::sync::Weak<Shared>, timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut check = tokio::time::interval(CONNECTION_CHECK);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => break,
+            _ = check.tick() => {
+                let Some(shared) = shared.upgrade() else { return };
+                if let Some(lost) = shared.lost_connection() {
+                    shared.status.set_exception(lost);
+                    return;
+                }
+            }
+        }
+    }
     let Some(shared) = shared.upgrade() else { return };
     let last = lock(&shared.seen).readback.map_or("never read back".to_owned(), |p| format!("last read back {p}"));
     shared.status.set_exception(Error::Timeout {

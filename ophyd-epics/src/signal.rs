@@ -161,6 +161,28 @@ struct PvCore<T> {
     _value: PhantomData<fn() -> T>,
 }
 
+/// One connection of a signal's read PV, kept apart from the signal (a
+/// task that outlives a borrow of it can hold it): whether that connection
+/// has been lost since, asked of the client, without a round trip.
+pub(crate) struct ConnectionWatch {
+    channel: Arc<dyn PvChannel>,
+    connection: u64,
+    signal: String,
+    pv: String,
+}
+
+impl ConnectionWatch {
+    /// `Disconnected`, naming the signal and PV, once the connection
+    /// watched has dropped — also when the PV has connected again since:
+    /// what it said while away is lost.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.channel.connected() && self.channel.connections() == self.connection {
+            return Ok(());
+        }
+        Err(Error::Disconnected { signal: self.signal.clone(), pv: self.pv.clone() })
+    }
+}
+
 /// The subscription of a monitored signal, and the last value it brought.
 struct Monitor {
     _subscription: Subscription,
@@ -337,6 +359,14 @@ impl<T: EpicsValue> PvCore<T> {
             return Err(self.pv_error(&self.read_pv, PvError::Disconnected, Action::Get));
         }
         Ok(channel)
+    }
+
+    /// The read PV's connection as it is now, to check later without the
+    /// signal (see [`ConnectionWatch`]); an error if it is down now.
+    fn watch_connection(&self) -> Result<ConnectionWatch> {
+        let channel = self.live_read_channel()?;
+        let connection = channel.connections();
+        Ok(ConnectionWatch { channel, connection, signal: self.name(), pv: self.read_pv.clone() })
     }
 
     /// The metadata kept from `channel`'s current connection, if any.
@@ -846,6 +876,12 @@ macro_rules! pv_signal {
             /// Whether the signal is connected.
             pub fn connected(&self) -> bool {
                 self.core.connected()
+            }
+
+            /// The read PV's connection as it is now, to check later
+            /// without the signal; an error if it is down now.
+            pub(crate) fn watch_connection(&self) -> Result<ConnectionWatch> {
+                self.core.watch_connection()
             }
 
             /// The PV read from.

@@ -23,6 +23,10 @@ Usage: ca_plans.py --impl ophyd|ophyd_rs --det-prefix P --motor-prefix M --plan 
                        `enabled` took to read its value before the run (the
                        restarted IOC starts "on"), then, exposure time set
                        back, a count of 3 with the same device
+        motor_ioc_dies scan([det], motor, 0, 10, 3), during whose move to
+                       5 the parent kills the motor IOC and starts it
+                       again: the run fails; once the motor answers again
+                       (up to 30 s), the same motor object moves to 1
         stalled_run    a count of 1000 during which the parent stops the
                        tutorial IOC (SIGSTOP) and presses Ctrl-C twice;
                        once paused this prints {"name": "interrupted"} and
@@ -200,6 +204,29 @@ def stalled_stage(det, emit):
     }
 
 
+def after_motor_reboot(motor):
+    """The motor once its IOC is back: how long it took to answer, and a
+    move of the same object to 1."""
+    out = {"motor_reconnected_after_s": None, "moved_to": None}
+    start = time.monotonic()
+    while time.monotonic() - start < 30:
+        try:
+            motor.position
+        except Exception:
+            time.sleep(0.1)
+            continue
+        out["motor_reconnected_after_s"] = round(time.monotonic() - start, 3)
+        break
+    else:
+        return out
+    try:
+        motor.move(1.0, timeout=15)
+        out["moved_to"] = motor.position
+    except Exception as e:
+        out["move_exceptions"] = exception_chain(e)
+    return out
+
+
 def exception_chain(exc):
     """Each exception of the chain (causes and contexts): type and message."""
     chain, seen = [], set()
@@ -236,6 +263,7 @@ def main():
             "sigint",
             "motor_abort",
             "ioc_reboot",
+            "motor_ioc_dies",
             "stalled_run",
             "stalled_set",
             "stalled_stage",
@@ -291,6 +319,7 @@ def main():
         "motor_abort": lambda: scan([det], motor, 0, 10, 3),
         "ioc_reboot": lambda: count([det], 1000),
         "stalled_run": lambda: count([det], 1000),
+        "motor_ioc_dies": lambda: scan([det], motor, 0, 10, 3),
     }
     result = {"impl": args.impl, "plan": args.plan, "outcome": None, "exceptions": []}
     enabled_before, exposure_before = det.enabled.get(), det.exposure_time.get()
@@ -324,6 +353,8 @@ def main():
         result["traceback"] = traceback.format_exc()
     if args.plan == "ioc_reboot":
         result.update(after_reboot(RE, det, enabled_before, exposure_before))
+    if args.plan == "motor_ioc_dies":
+        result.update(after_motor_reboot(motor))
     result["state_after"] = str(RE.state)
     result["enabled_after"] = det.enabled.get()
     result["invalid_documents"] = invalid

@@ -1,6 +1,7 @@
 """bluesky interrupts runs of ophyd-rs devices over Channel Access: pause and
 resume, abort, a trigger the IOC refuses, Ctrl-C, an abort while the motor
-moves, the IOC rebooting mid-run, an IOC that stalls mid-run, Ctrl-C while an
+moves, the IOC rebooting mid-run, the motor's IOC dying mid-move, an IOC that
+stalls mid-run, Ctrl-C while an
 IOC that stalls holds up a move's start or a stage. Whatever happens, the detector's
 `enabled`, switched off ("off", 0) before each run and staged to 1 by it, is
 back to 0 on the IOC afterwards.
@@ -105,6 +106,41 @@ def test_ca_ctrl_c_pauses_the_run_which_aborts_and_restores_enabled(
     finally:
         caput(ca_env, trigger_ioc.pv("exposure_time"), EXPOSURE_TIME)
     assert_paused_by_ctrl_c_then_aborted(run, "hard" if presses == 2 else "deferred", 100, ca_env, trigger_ioc)
+
+
+def test_ca_the_motor_ioc_dying_mid_move_fails_the_run_naming_the_motor_and_the_motor_moves_once_back(
+    start_plan, ca_env, trigger_ioc, motor_ioc, enabled_off
+):
+    """The motor's IOC is killed 1 s into the scan's move from 0 to 5 (at 1
+    unit/s) and started again. The move's Status fails naming a PV of the
+    motor, so the run fails (it does not hang), the detector's `enabled` is
+    put back, and the same motor object moves again once its IOC answers."""
+    try:
+        live = start_plan(IMPL, "motor_ioc_dies")
+        live.wait_for_event()  # at 0; the move to 5 starts
+        time.sleep(1.0)
+        killed = time.monotonic()
+        motor_ioc.stop()
+        time.sleep(0.5)
+        motor_ioc.start()
+        run = live.finish()
+        took = time.monotonic() - killed
+    finally:
+        if not motor_ioc.running():
+            motor_ioc.start()
+    assert run.returncode == 0 and run.result is not None, str(run)
+    assert run.result["outcome"] == "error", str(run)
+    record = motor_ioc.pv("mtr1")
+    assert any(e["type"] == "DisconnectedError" and record in e["message"] for e in run.result["exceptions"]), (
+        f"no exception names a PV of the motor: {json.dumps(run.result['exceptions'], indent=1)}\n{run}"
+    )
+    stop = run.one("stop")
+    assert (stop["exit_status"], stop["num_events"]) == ("fail", {"primary": 1}), str(run)
+    assert run.result["motor_reconnected_after_s"] is not None, f"the motor never answered again\n{run}"
+    assert run.result["moved_to"] == pytest.approx(1.0), str(run)
+    assert took < 25, f"the run took {took:.1f} s after the kill\n{run}"
+    assert run.result["invalid_documents"] == [], str(run)
+    assert_enabled_restored(run, ca_env, trigger_ioc)
 
 
 def press_ctrl_c(live, presses):

@@ -95,6 +95,35 @@ async fn a_move_whose_ioc_drops_mid_move_fails_naming_the_pv() {
     assert!(err.to_string().contains("sim:mtr1.VAL"), "{err}");
 }
 
+/// An IOC whose `.VAL` put completes at once (caproto's motor record) has
+/// no request pending when it dies: the lost connection of a field the
+/// move watches fails it, naming the PV, without waiting for the timeout.
+#[tokio::test]
+async fn a_move_whose_record_loses_a_field_it_watches_fails_naming_the_pv() {
+    let (ioc, motor) = motor().await;
+    motor.velocity.put(1.0).await.unwrap();
+    let moving = motor.move_to(5.0).await.unwrap();
+    ioc.set_connected("sim:mtr1.DMOV", false);
+    let err = tokio::time::timeout(Duration::from_secs(2), moving).await.expect("not left to its timeout").unwrap_err();
+    assert_eq!(err.name(), "DisconnectedError", "{err}");
+    assert!(err.to_string().contains("sim:mtr1.DMOV"), "{err}");
+}
+
+/// A field that drops and returns at once (its IOC rebooted) says nothing
+/// of the move from before: the move fails, even though the record's
+/// fields read "done" again.
+#[tokio::test]
+async fn a_move_whose_record_reconnects_fails_rather_than_taking_the_new_connection_s_word() {
+    let (ioc, motor) = motor().await;
+    motor.velocity.put(1.0).await.unwrap();
+    let moving = motor.move_to(5.0).await.unwrap();
+    ioc.set_connected("sim:mtr1.RBV", false);
+    ioc.set_connected("sim:mtr1.RBV", true);
+    ioc.write("sim:mtr1.DMOV", 1);
+    let err = moving.await.unwrap_err();
+    assert!(err.to_string().contains("lost the connection to sim:mtr1.RBV"), "{err}");
+}
+
 #[tokio::test]
 async fn stop_ends_the_move_under_way_which_fails_saying_so() {
     let (_ioc, motor) = motor().await;
