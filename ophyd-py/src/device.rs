@@ -652,25 +652,21 @@ impl Positioner {
 impl Positioner {
     /// Move to `value`; the `Status` finishes when the move ends. The move
     /// has started when this returns (its request sent, as ophyd's `set`
-    /// sends its put), so that a `stop()` that follows stops it; a move
-    /// refused before it started (a target beyond the limits) is a failed
-    /// `Status`. Ctrl-C before it has started raises `KeyboardInterrupt`
-    /// and the move never starts.
+    /// sends its put), so that a `stop()` that follows stops it. A move
+    /// refused before it started raises, as ophyd's `set` does: a target
+    /// beyond the limits is a `LimitError` (a plan can catch it), a PV
+    /// that is down a `DisconnectedError`. Ctrl-C before it has started
+    /// raises `KeyboardInterrupt` and the move never starts.
     fn set(slf: &Bound<'_, Self>, value: f64) -> PyResult<Py<Status>> {
         let (py, node) = (slf.py(), Positioner::base(slf).node.clone());
         let what = Positioner::base(slf).what(&format!("move to {value}"));
-        let starting =
-            runtime().spawn(guarded(what.clone(), async move { Ok(node.positioner()?.move_to(value).await?) }));
+        let starting = runtime().spawn(guarded(what, async move { Ok(node.positioner()?.move_to(value).await?) }));
         // Ctrl-C while the move is being started (an IOC that stalls holds
         // up its reads) abandons it: it must not start later, unseen.
         let abandon = starting.abort_handle();
         let started = wait(py, starting, None).inspect_err(|_| abandon.abort())?;
-        let status = match started.expect("no timeout was set") {
-            Ok(Ok(moving)) => moving,
-            Ok(Err(refused)) => ophyd_core::Status::failed(what.clone(), refused.into_ophyd(&what)),
-            Err(lost) => ophyd_core::Status::failed(what.clone(), Failure::Panic(lost.to_string()).into_ophyd(&what)),
-        };
-        Status::wrap(py, status)
+        let moving = joined(py, started.expect("no timeout was set"))?;
+        Status::wrap(py, moving)
     }
 
     /// Move to `position`; with `wait`, return when the move is over (and

@@ -413,17 +413,43 @@ def test_a_move_can_be_stopped(ioc, motor, RE):
     assert ioc.get(MOTOR + ".DMOV") == 1
 
 
-def test_a_stop_right_after_set_stops_that_move_and_a_refused_move_fails_its_status(ioc, motor):
+def test_a_stop_right_after_set_stops_that_move(ioc, motor):
     status = motor.set(50.0)
     motor.stop(success=False).result(5)
     with pytest.raises(ophyd_rs.StatusFailed, match=r"by stop\(\)"):
         status.wait(5)
     time.sleep(0.3)
     assert motor.position < 1 and ioc.get(MOTOR + ".DMOV") == 1
-    refused = motor.set(500.0)  # beyond the limits (±100): refused before it started
-    assert refused.done and not refused.success
-    assert isinstance(refused.exception(0), ophyd_rs.LimitError)
-    assert motor.position < 1
+
+
+def test_a_move_beyond_the_limits_raises_from_set_as_ophyds_does_and_a_plan_can_catch_it(ioc, motor, RE):
+    with pytest.raises(ophyd_rs.LimitError, match=r"motor.*500.*-100.*100"):
+        motor.set(500.0)  # the limits are ±100: refused before anything is written
+    assert ioc.get(MOTOR + ".VAL") == 0 and ioc.get(MOTOR + ".DMOV") == 1
+    caught = []
+
+    def plan():
+        try:
+            yield from bps.mv(motor, 500.0)
+        except ophyd_rs.LimitError as e:
+            caught.append(e)
+        yield from bps.mv(motor, 1.0)
+
+    RE(plan())
+    assert len(caught) == 1 and motor.position == pytest.approx(1.0)
+    with pytest.raises(ophyd_rs.LimitError):
+        RE(scan([], motor, 0, 500, 2))
+    assert RE.documents.named("stop")[-1]["exit_status"] == "fail"
+
+
+def test_a_move_whose_pv_is_down_raises_from_set_naming_it(ioc, motor):
+    ioc.set_connected(MOTOR + ".RBV", False)
+    try:
+        with pytest.raises(ophyd_rs.DisconnectedError, match=MOTOR + ".RBV"):
+            motor.set(5.0)
+    finally:
+        ioc.set_connected(MOTOR + ".RBV", True)
+    assert ioc.get(MOTOR + ".VAL") == 0
 
 
 def test_configure_in_a_run_writes_and_the_next_descriptor_says_so(ioc, det, RE):
