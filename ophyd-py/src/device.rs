@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use ophyd_core::{CleanupPolicy, DynComponent, DynDevice, DynSignal, Positioner as RustPositioner, Value};
+use ophyd_core::{CleanupPolicy, DynComponent, DynDevice, DynSignal, Kind, Positioner as RustPositioner, Value};
 use ophyd_epics::Transport;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::gc::{PyTraverseError, PyVisit};
@@ -199,6 +199,16 @@ fn run_and_wait<T: Send + 'static>(
     joined(py, wait(py, running, None)?.expect("no timeout was set"))
 }
 
+/// A kind as Python gives it, as ophyd takes it: a name, or ophyd's bits
+/// (a hint bit only with the normal one, as `Kind.hinted` has it).
+fn kind_of(kind: &Bound<'_, PyAny>) -> Option<Kind> {
+    if let Ok(name) = kind.extract::<&str>() {
+        return name.parse().ok();
+    }
+    let bits = kind.extract::<u8>().ok()?;
+    matches!(bits, 0 | 1 | 2 | 3 | 5 | 7).then(|| Kind::from_bits(bits))
+}
+
 /// A spawned task's end as Python sees it: its value, or its failure as an
 /// exception (a task that could not finish as a panic).
 fn joined<T>(py: Python<'_>, joined: Result<Result<T, Failure>, tokio::task::JoinError>) -> PyResult<T> {
@@ -285,6 +295,24 @@ impl OphydObject {
     #[getter]
     fn kind(&self, py: Python<'_>) -> PyResult<u8> {
         self.node.component().map(|c| c.kind().bits()).map_err(|f| f.into_py(py))
+    }
+
+    /// Change the kind, as ophyd's `obj.kind = ...`: a name ("hinted",
+    /// "normal", "config", "omitted"), or ophyd's bits (an `ophyd.Kind`,
+    /// such as `Kind.normal | Kind.config`, is an int). Reads,
+    /// descriptions, configuration and hints follow at once.
+    #[setter]
+    fn set_kind(&self, py: Python<'_>, kind: &Bound<'_, PyAny>) -> PyResult<()> {
+        let kind = kind_of(kind).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "`{}`: a kind is one of \"normal\", \"config\", \"hinted\", \"omitted\", or ophyd's Kind \
+                 bits (0, 1, 2, 3, 5 or 7), not {}",
+                self.name,
+                kind.repr().map_or_else(|_| "that".to_owned(), |r| r.to_string())
+            ))
+        })?;
+        self.node.component().map_err(|f| f.into_py(py))?.set_kind(kind);
+        Ok(())
     }
 
     /// `{"fields": [...]}`: the data keys worth plotting.

@@ -7,15 +7,18 @@ The documents of every run are validated with event-model; the faults
 import asyncio
 import gc
 import os
+import re
 import signal
 import threading
 import time
 
+import ophyd
 import pytest
 from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
 from bluesky.plans import count, scan
 from bluesky.utils import FailedStatus, RunEngineInterrupted
+from ophyd import Component as Cpt
 
 import ophyd_rs
 
@@ -450,6 +453,52 @@ def test_a_move_whose_pv_is_down_raises_from_set_naming_it(ioc, motor):
     finally:
         ioc.set_connected(MOTOR + ".RBV", True)
     assert ioc.get(MOTOR + ".VAL") == 0
+
+
+class KindsAsOphyds(ophyd.Device):
+    """The tutorial detector's components, kinds and order in Python ophyd,
+    on plain signals (no IOC): what ophyd makes of a change of kind."""
+
+    gain = Cpt(ophyd.Signal, kind="config")
+    exposure_time = Cpt(ophyd.Signal, kind="config")
+    reading = Cpt(ophyd.Signal, kind="hinted")
+    acquire = Cpt(ophyd.Signal, kind="omitted")
+    enabled = Cpt(ophyd.Signal, kind="omitted")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        [("gain", "hinted")],
+        [("reading", ophyd.Kind.omitted), ("exposure_time", "normal")],
+        [("enabled", ophyd.Kind.normal | ophyd.Kind.config), ("gain", ophyd.Kind.hinted | ophyd.Kind.config)],
+        [("reading", "config")],
+    ],
+    ids=["config-to-hinted", "omit-the-reading", "combined", "hinted-to-config"],
+)
+def test_a_change_of_kind_reads_describes_and_hints_as_ophyds_does(ioc, det, RE, changes):
+    reference = KindsAsOphyds(name="triggered_detector")
+    for attr, kind in changes:
+        setattr(getattr(det, attr), "kind", kind)
+        setattr(getattr(reference, attr), "kind", kind)
+        assert getattr(det, attr).kind == int(getattr(reference, attr).kind)
+    assert det.read_attrs == reference.read_attrs
+    assert det.configuration_attrs == reference.configuration_attrs
+    assert det.hints == reference.hints
+    RE(count([det], 1))
+    (descriptor,) = RE.documents.named("descriptor")
+    assert list(descriptor["data_keys"]) == ["triggered_detector_" + a.replace(".", "_") for a in reference.read_attrs]
+    assert list(descriptor["configuration"]["triggered_detector"]["data"]) == [
+        "triggered_detector_" + a for a in reference.configuration_attrs
+    ]
+    assert descriptor["hints"] == {"triggered_detector": reference.hints}
+
+
+@pytest.mark.parametrize("kind", ["loud", "", "normal|config", 4, 8, -1, 2.5])
+def test_a_kind_that_is_none_is_refused_naming_the_signal(det, kind):
+    with pytest.raises(ValueError, match=r"`triggered_detector_gain`: a kind is one of .*, not " + re.escape(repr(kind))):
+        det.gain.kind = kind
+    assert det.gain.kind == 2
 
 
 def test_configure_in_a_run_writes_and_the_next_descriptor_says_so(ioc, det, RE):
