@@ -215,13 +215,13 @@ fn joined<T>(py: Python<'_>, joined: Result<Result<T, Failure>, tokio::task::Joi
     joined.unwrap_or_else(|e| Err(Failure::Panic(e.to_string()))).map_err(|f| f.into_py(py))
 }
 
-/// Work on `node`, as a [`Pending`] for Python to await.
-fn pending<F>(what: String, node: &Node, work: F) -> Pending
+/// Work on `node`, started now, as a [`Pending`] for Python to await.
+fn pending<F>(py: Python<'_>, what: String, node: &Node, work: F) -> Pending
 where
     F: for<'a> FnOnce(&'a Node) -> BoxFuture<'a, Result<crate::pending::ToPython, Failure>> + Send + 'static,
 {
     let node = node.clone();
-    Pending::new(what, async move { work(&node).await })
+    Pending::start(py, what, async move { work(&node).await })
 }
 
 /// The four reads bluesky makes of a device or a signal.
@@ -234,8 +234,9 @@ enum Query {
 }
 
 /// What devices and signals share (ophyd's `OphydObject`): a name, a parent,
-/// a kind, hints, and the reads. The reads return awaitables (bluesky awaits
-/// them; `.result()` waits for one outside an event loop).
+/// a kind, hints, and the reads. The reads read when called and return a
+/// [`Pending`]: an awaitable (bluesky awaits it) that is also the dict
+/// ophyd's read returns, for code that does not await.
 #[pyclass(subclass, frozen, module = "ophyd_rs")]
 pub struct OphydObject {
     node: Node,
@@ -248,14 +249,14 @@ impl OphydObject {
         format!("{action} of {}", self.name)
     }
 
-    fn reads(&self, which: Query) -> Pending {
+    fn reads(&self, py: Python<'_>, which: Query) -> Pending {
         let action = match which {
             Query::Read => "read",
             Query::Describe => "describe",
             Query::ReadConfiguration => "read_configuration",
             Query::DescribeConfiguration => "describe_configuration",
         };
-        pending(self.what(action), &self.node, move |node| {
+        pending(py, self.what(action), &self.node, move |node| {
             async move {
                 Ok(match (node.component()?.as_device(), which) {
                     (Some(device), Query::Read) => serialized(device.read_dyn().await?),
@@ -324,23 +325,23 @@ impl OphydObject {
 
     /// The readings: a device's components of kind normal and hinted, a
     /// signal's own.
-    fn read(&self) -> Pending {
-        self.reads(Query::Read)
+    fn read(&self, py: Python<'_>) -> Pending {
+        self.reads(py, Query::Read)
     }
 
     /// The data keys of `read()`.
-    fn describe(&self) -> Pending {
-        self.reads(Query::Describe)
+    fn describe(&self, py: Python<'_>) -> Pending {
+        self.reads(py, Query::Describe)
     }
 
     /// The readings of a device's components of kind config (a signal's own).
-    fn read_configuration(&self) -> Pending {
-        self.reads(Query::ReadConfiguration)
+    fn read_configuration(&self, py: Python<'_>) -> Pending {
+        self.reads(py, Query::ReadConfiguration)
     }
 
     /// The data keys of `read_configuration()`.
-    fn describe_configuration(&self) -> Pending {
-        self.reads(Query::DescribeConfiguration)
+    fn describe_configuration(&self, py: Python<'_>) -> Pending {
+        self.reads(py, Query::DescribeConfiguration)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -368,7 +369,8 @@ fn base<'a, T: pyo3::PyClass<BaseType = OphydObject, Frozen = pyo3::pyclass::boo
 
 /// A device: its components as attributes, and ophyd's methods.
 ///
-/// `stop()`, `pause()` and `resume()` return awaitables, as the reads do;
+/// `stop()`, `pause()` and `resume()` act when called and return
+/// awaitables of `None`, as the reads do;
 /// `trigger()` returns a `Status`; `stage()` and `unstage()` finish before
 /// they return.
 #[pyclass(extends = OphydObject, subclass, frozen, module = "ophyd_rs")]
@@ -392,7 +394,7 @@ impl Device {
         F: for<'a> FnOnce(&'a dyn DynDevice) -> BoxFuture<'a, ophyd_core::Result<()>> + Send + 'static,
     {
         let this = base(slf);
-        pending(this.what(action), &this.node, move |node| {
+        pending(slf.py(), this.what(action), &this.node, move |node| {
             async move {
                 call(node.device()?).await?;
                 Ok(none())

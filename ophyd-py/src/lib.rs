@@ -60,7 +60,9 @@ use pyo3::prelude::*;
 fn _panic_in(py: Python<'_>, place: &str) -> PyResult<Pending> {
     match place {
         "call" => errors::guard(py, "_panic_in(\"call\")", || panic!("a panic in a call"))?,
-        "await" => Ok(Pending::new("_panic_in(\"await\")".into(), async { panic_now("a panic in awaited work") })),
+        "await" => {
+            Ok(Pending::start(py, "_panic_in(\"await\")".into(), async { panic_now("a panic in awaited work") }))
+        }
         other => Err(pyo3::exceptions::PyValueError::new_err(format!("no place {other:?}: \"call\" or \"await\""))),
     }
 }

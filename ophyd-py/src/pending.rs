@@ -2,16 +2,23 @@
 //!
 //! bluesky awaits what `read()`, `describe()`, `stop()`, `pause()` and
 //! `resume()` return (`inspect.isawaitable`). A `Pending` starts its work
-//! only when first awaited (or asked for its `result()`):
-//! `RunEngine.resume()` calls `resume()` on a thread with no event loop and
-//! awaits the result on the RunEngine's loop later.
+//! when it is made, as ophyd's call does its work then: a `stop()` stops
+//! the motor whether or not anyone awaits, a `read()` reads the values of
+//! that moment. `RunEngine.resume()` calls `resume()` on a thread with no
+//! event loop and awaits the result on the RunEngine's loop later: the
+//! work needs no loop, only the awaiting does.
 //!
-//! When awaited, the work is polled once at once, off the GIL: a read that
-//! the simulated IOC or a monitor answers from memory is done then, and the
-//! `await` finishes without a trip through the event loop. Otherwise the
-//! work goes on on the runtime, and the awaiting task waits on an asyncio
-//! future that the dispatcher thread completes through the loop's
+//! The work is first polled once, off the GIL: a read that the simulated
+//! IOC or a monitor answers from memory is done then, and an `await`
+//! finishes without a trip through the event loop. Otherwise the work goes
+//! on on the runtime, and an awaiting task waits on an asyncio future that
+//! the dispatcher thread completes through the loop's
 //! `call_soon_threadsafe`.
+//!
+//! A `Pending` is also what ophyd's methods return, for code that does not
+//! await: a mapping (`det.read()["det_reading"]`, `list(det.describe())`,
+//! `LiveTable([det])`) and a `repr` at the prompt, each of which waits for
+//! the result. The result is kept once there.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -20,7 +27,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTimeoutError};
+use pyo3::exceptions::{PyStopIteration, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
@@ -44,30 +51,36 @@ pub fn none() -> ToPython {
     Box::new(|py| Ok(py.None()))
 }
 
-/// Where the runtime leaves the outcome of work that did not finish at once.
+/// Where the runtime leaves the outcome of work that did not finish at once,
+/// and whom to wake then.
 struct Slot {
-    outcome: Mutex<Option<Outcome>>,
+    state: Mutex<SlotState>,
     filled: tokio::sync::Notify,
 }
 
+#[derive(Default)]
+struct SlotState {
+    outcome: Option<Outcome>,
+    /// The event loop and the asyncio future of a task awaiting the work.
+    wake: Option<(Py<PyAny>, Py<PyAny>)>,
+}
+
 impl Slot {
-    fn take(&self) -> Option<Outcome> {
-        self.outcome.lock().unwrap_or_else(|p| p.into_inner()).take()
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 enum State {
-    /// Not started: nobody awaited it yet.
-    Idle(BoxFuture<'static, Outcome>),
-    /// Going on on the runtime; an awaiting task waits on `waiter` (an
-    /// asyncio future of its loop), if one is.
-    Running { slot: Arc<Slot>, waiter: Option<Py<PyAny>> },
-    /// Its result was handed out.
-    Finished,
+    /// Going on on the runtime.
+    Running(Arc<Slot>),
+    /// Its result (or exception), kept for every later ask.
+    Settled(PyResult<Py<PyAny>>),
 }
 
-/// Work of an ophyd-rs device, awaitable from asyncio (`await det.read()`)
-/// or waited for with `result()`. Awaitable once.
+/// Work of an ophyd-rs device, started when made (as ophyd's call does its
+/// work then): awaitable from asyncio (`await det.read()`), waited for with
+/// `result()`, or used as the mapping it ends with.
 #[pyclass(frozen, module = "ophyd_rs")]
 pub struct Pending {
     what: String,
@@ -75,35 +88,68 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// `future`, awaited when Python awaits; `what` names it in errors.
-    pub fn new(what: String, future: impl Future<Output = Outcome> + Send + 'static) -> Pending {
-        let work = guarded(what.clone(), future).boxed();
-        Pending { what, state: Mutex::new(State::Idle(work)) }
+    /// Start `future` now; `what` names it in errors. What is at hand (a
+    /// monitored value, the simulated IOC's answer) is done before this
+    /// returns; the rest goes on on the runtime.
+    pub fn start(py: Python<'_>, what: String, future: impl Future<Output = Outcome> + Send + 'static) -> Pending {
+        let mut work = guarded(what.clone(), future).boxed();
+        let state = match poll_once(py, &mut work) {
+            Poll::Ready(outcome) => State::Settled(outcome_value(py, outcome)),
+            Poll::Pending => State::Running(Pending::spawn(work)),
+        };
+        Pending { what, state: Mutex::new(state) }
     }
 
-    /// Take the state out (the lock is never held while Python runs).
-    fn take_state(&self) -> State {
-        std::mem::replace(&mut *self.state.lock().unwrap_or_else(|p| p.into_inner()), State::Finished)
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn put_state(&self, state: State) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
-    }
-
-    /// Start `work` on the runtime; its outcome lands in the returned slot,
-    /// and `wake`, if any, is then called on the dispatcher thread.
-    fn spawn(work: BoxFuture<'static, Outcome>, wake: Option<(Py<PyAny>, Py<PyAny>)>) -> Arc<Slot> {
-        let slot = Arc::new(Slot { outcome: Mutex::new(None), filled: tokio::sync::Notify::new() });
+    /// Run `work` on the runtime; its outcome lands in the returned slot,
+    /// and an awaiting task, if one is, is woken through the dispatcher.
+    fn spawn(work: BoxFuture<'static, Outcome>) -> Arc<Slot> {
+        let slot = Arc::new(Slot { state: Mutex::new(SlotState::default()), filled: tokio::sync::Notify::new() });
         let filled = slot.clone();
         runtime().spawn(async move {
             let outcome = work.await;
-            *filled.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+            let wake = {
+                let mut state = filled.lock();
+                state.outcome = Some(outcome);
+                state.wake.take()
+            };
             filled.filled.notify_waiters();
             if let Some((event_loop, waiter)) = wake {
                 dispatch(Box::new(move |py| wake_waiter(py, &event_loop, &waiter)));
             }
         });
         slot
+    }
+
+    /// The result if it is there: kept, or just landed (then kept). The
+    /// slot of work still going on otherwise.
+    fn settled(&self, py: Python<'_>) -> Result<PyResult<Py<PyAny>>, Arc<Slot>> {
+        let mut state = self.lock();
+        let landed = match &*state {
+            State::Settled(value) => return Ok(copy(py, value)),
+            State::Running(slot) => slot.lock().outcome.take(),
+        };
+        match landed {
+            // Made into Python with the GIL held: no other thread changes
+            // the state meanwhile.
+            Some(outcome) => {
+                let value = outcome_value(py, outcome);
+                *state = State::Settled(copy(py, &value));
+                Ok(value)
+            }
+            None => match &*state {
+                State::Running(slot) => Err(slot.clone()),
+                State::Settled(_) => unreachable!("the state was running a moment ago, under the same lock"),
+            },
+        }
+    }
+
+    /// The result, waiting for it (as `result()` does) if need be.
+    fn value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.result(py, None)?.into_bound(py))
     }
 }
 
@@ -121,9 +167,17 @@ fn outcome_value(py: Python<'_>, outcome: Outcome) -> PyResult<Py<PyAny>> {
     outcome.and_then(|to_python| to_python(py).map_err(Failure::Python)).map_err(|f| f.into_py(py))
 }
 
+/// Another reference to a kept result.
+fn copy(py: Python<'_>, value: &PyResult<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+    match value {
+        Ok(value) => Ok(value.clone_ref(py)),
+        Err(e) => Err(e.clone_ref(py)),
+    }
+}
+
 /// The end of the `await`: `StopIteration(value)` or the exception.
-fn finish(py: Python<'_>, outcome: Outcome) -> PyErr {
-    match outcome_value(py, outcome) {
+fn finish(value: PyResult<Py<PyAny>>) -> PyErr {
+    match value {
         Ok(value) => PyStopIteration::new_err((value,)),
         Err(e) => e,
     }
@@ -163,45 +217,31 @@ impl Pending {
         slf
     }
 
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
     /// One step of the `await`: the result (as `StopIteration`), or an
     /// asyncio future for the awaiting task to wait on.
     fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        match self.take_state() {
-            State::Idle(mut work) => match poll_once(py, &mut work) {
-                Poll::Ready(outcome) => Err(finish(py, outcome)),
-                Poll::Pending => {
-                    let event_loop = match helpers(py)?.getattr("get_running_loop")?.call0() {
-                        Ok(event_loop) => event_loop,
-                        Err(e) => {
-                            self.put_state(State::Idle(work));
-                            return Err(e);
-                        }
-                    };
-                    let waiter = event_loop.call_method0("create_future")?;
-                    waiter.setattr("_asyncio_future_blocking", true)?;
-                    let slot = Pending::spawn(work, Some((event_loop.unbind(), waiter.clone().unbind())));
-                    self.put_state(State::Running { slot, waiter: Some(waiter.clone().unbind()) });
-                    Ok(waiter.unbind())
+        let slot = match self.settled(py) {
+            Ok(value) => return Err(finish(value)),
+            Err(slot) => slot,
+        };
+        let waiting = slot.lock().wake.as_ref().map(|(_, waiter)| waiter.clone_ref(py));
+        let waiter = match waiting {
+            Some(waiter) => waiter.into_bound(py),
+            None => {
+                let event_loop = helpers(py)?.getattr("get_running_loop")?.call0()?;
+                let waiter = event_loop.call_method0("create_future")?;
+                let mut state = slot.lock();
+                if state.outcome.is_some() {
+                    // Landed meanwhile: no need to wait.
+                    drop(state);
+                    return Err(finish(self.settled(py).unwrap_or_else(|_| unreachable!("it has landed"))));
                 }
-            },
-            State::Running { slot, waiter } => match slot.take() {
-                Some(outcome) => Err(finish(py, outcome)),
-                None => {
-                    let waiter = waiter.ok_or_else(|| {
-                        PyRuntimeError::new_err(format!("{} is being waited for with result()", self.what))
-                    })?;
-                    waiter.bind(py).setattr("_asyncio_future_blocking", true)?;
-                    let yielded = waiter.clone_ref(py);
-                    self.put_state(State::Running { slot, waiter: Some(waiter) });
-                    Ok(yielded)
-                }
-            },
-            State::Finished => Err(PyRuntimeError::new_err(format!("{} was already awaited", self.what))),
-        }
+                state.wake = Some((event_loop.unbind(), waiter.clone().unbind()));
+                waiter
+            }
+        };
+        waiter.setattr("_asyncio_future_blocking", true)?;
+        Ok(waiter.unbind())
     }
 
     /// Wait for the result without an event loop (the GIL released), up to
@@ -209,39 +249,69 @@ impl Pending {
     /// raised if it failed.
     #[pyo3(signature = (timeout = None))]
     fn result(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let timeout = timeout.map(Duration::from_secs_f64);
-        let slot = match self.take_state() {
-            State::Idle(mut work) => match poll_once(py, &mut work) {
-                Poll::Ready(outcome) => return outcome_value(py, outcome),
-                Poll::Pending => Pending::spawn(work, None),
-            },
-            State::Running { slot, .. } => slot,
-            State::Finished => {
-                return Err(PyRuntimeError::new_err(format!("{} was already awaited", self.what)));
-            }
+        let slot = match self.settled(py) {
+            Ok(value) => return value,
+            Err(slot) => slot,
         };
-        let filled = async {
+        let timeout = timeout.map(Duration::from_secs_f64);
+        let landed = async {
             loop {
                 let notified = slot.filled.notified();
-                if let Some(outcome) = slot.take() {
-                    return outcome;
+                if slot.lock().outcome.is_some() {
+                    return;
                 }
                 notified.await;
             }
         };
-        match wait(py, filled, timeout) {
-            Ok(Some(outcome)) => outcome_value(py, outcome),
-            other => {
-                self.put_state(State::Running { slot, waiter: None });
-                match other {
-                    Ok(_) => Err(PyTimeoutError::new_err(format!("{} did not finish within {timeout:?}", self.what))),
-                    Err(e) => Err(e),
-                }
-            }
+        match wait(py, landed, timeout)? {
+            Some(()) => self.settled(py).unwrap_or_else(|_| unreachable!("it has landed")),
+            None => Err(PyTimeoutError::new_err(format!("{} did not finish within {timeout:?}", self.what))),
         }
     }
 
-    fn __repr__(&self) -> String {
-        format!("<ophyd_rs.Pending {}>", self.what)
+    /// The result's `repr`, as ophyd's call shows its dict at the prompt
+    /// (waiting for it if need be).
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.value(py)?.repr()?.to_string())
+    }
+
+    // The mapping the work ends with (a reading, data keys), as ophyd's
+    // `read()` and `describe()` give it.
+
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        Ok(self.value(py)?.get_item(key)?.unbind())
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.value(py)?.len()
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.value(py)?.contains(key)
+    }
+
+    fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.value(py)?.try_iter()?.into_any().unbind())
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.value(py)?.eq(other)
+    }
+
+    fn keys(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.value(py)?.call_method0("keys")?.unbind())
+    }
+
+    fn values(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.value(py)?.call_method0("values")?.unbind())
+    }
+
+    fn items(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.value(py)?.call_method0("items")?.unbind())
+    }
+
+    #[pyo3(signature = (key, default = None))]
+    fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>, default: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        Ok(self.value(py)?.call_method1("get", (key, default))?.unbind())
     }
 }

@@ -122,9 +122,9 @@ impl Status {
         });
     }
 
-    fn __await__(&self) -> Pending {
+    fn __await__(&self, py: Python<'_>) -> Pending {
         let status = self.inner.clone();
-        Pending::new(self.inner.what().to_owned(), async move {
+        Pending::start(py, self.inner.what().to_owned(), async move {
             status.await?;
             Ok(none())
         })

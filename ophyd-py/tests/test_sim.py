@@ -16,6 +16,7 @@ import ophyd
 import pytest
 from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
+from bluesky.callbacks import LiveTable
 from bluesky.plans import count, scan
 from bluesky.utils import FailedStatus, RunEngineInterrupted
 from ophyd import Component as Cpt
@@ -156,15 +157,29 @@ def test_awaiting_a_read_needs_no_trip_through_the_loop(det):
                for r in readings)
 
 
-def test_an_awaitable_starts_only_when_awaited(motor):
-    # RunEngine.resume() calls resume() on its own thread and awaits the
-    # result on the loop later: nothing may happen before.
+def test_what_a_call_returns_has_done_its_work_though_nobody_awaits_it(motor):
+    # As ophyd's call: motor.stop() in a script stops the motor.
     moving = motor.set(50.0)
-    stop = motor.stop()
-    time.sleep(0.3)
-    assert not moving.done
-    asyncio.run(asyncio.wait_for(_await(stop), 5))
+    time.sleep(0.2)  # some way along
+    motor.stop()
     assert_stopped_short(moving, motor)
+
+
+def test_an_awaitable_made_on_a_thread_without_a_loop_is_awaited_on_a_loop_later(det):
+    # RunEngine.resume() calls resume() on its own thread and awaits the
+    # result on its loop later; the same for a read that needs the runtime.
+    det.exposure_time.put(0.5)
+    det.stage()
+    try:
+        resumed = det.resume()
+        status = det.trigger()
+        acquired = status.__await__()  # the acquisition takes 0.5 s more
+        assert asyncio.run(asyncio.wait_for(_await(resumed), 5)) is None
+        assert not status.done
+        assert asyncio.run(asyncio.wait_for(_await(acquired), 5)) is None
+        assert status.done and status.success
+    finally:
+        det.unstage()
 
 
 def assert_stopped_short(status, motor):
@@ -177,6 +192,48 @@ def assert_stopped_short(status, motor):
     assert 0 < position < 50
     time.sleep(0.3)
     assert motor.position == position, "the motor moved on after stop()"
+
+
+def test_what_read_and_describe_return_is_the_mapping_ophyds_is_where_nothing_awaits(det, motor):
+    # At the prompt, and for code written for ophyd, the result is a dict.
+    reading = det.read()
+    assert list(reading) == ["triggered_detector_reading"] and len(reading) == 1
+    assert "triggered_detector_reading" in reading and "gain" not in reading
+    assert reading["triggered_detector_reading"]["value"] == 0.1
+    assert reading.get("nothing", "absent") == "absent"
+    assert dict(reading) == reading and reading.keys() == {"triggered_detector_reading"}
+    assert repr(reading) == repr(dict(reading))
+    # ... and still an awaitable of the same value, for the RunEngine.
+    assert asyncio.run(_await(reading)) == dict(reading)
+    description = det.describe()
+    assert description["triggered_detector_reading"]["source"] == "PV:trigger_with_pc:reading"
+    assert list(det.read_configuration()) == ["triggered_detector_gain", "triggered_detector_exposure_time"]
+    assert sorted(det.describe_configuration()) == ["triggered_detector_exposure_time", "triggered_detector_gain"]
+    assert [key for key, _ in motor.read().items()] == ["motor", "motor_user_setpoint"]
+    assert [key["dtype"] for key in motor.describe().values()] == ["number", "number"]
+    # The values of the moment of the call, as ophyd's read() has them.
+    before = det.exposure_time.read()
+    det.exposure_time.put(0.02)
+    assert before["triggered_detector_exposure_time"]["value"] == 0.01
+    assert det.exposure_time.read()["triggered_detector_exposure_time"]["value"] == 0.02
+
+
+def test_a_failed_read_raises_at_each_use_of_its_result(ioc, det):
+    ioc.set_connected(PREFIX + "reading", False)
+    try:
+        reading = det.read()
+        for use in (lambda: reading["triggered_detector_reading"], lambda: list(reading), lambda: reading.result()):
+            with pytest.raises(ophyd_rs.DisconnectedError, match="trigger_with_pc:reading"):
+                use()
+    finally:
+        ioc.set_connected(PREFIX + "reading", True)
+
+
+def test_live_table_takes_the_devices_as_it_takes_ophyds(det, RE, capsys):
+    RE(count([det], 2), LiveTable([det]))
+    table = capsys.readouterr().out
+    assert "triggered_detector_reading" in table
+    assert len([line for line in table.splitlines() if line.startswith("|") and "|" in line[1:]]) >= 3
 
 
 async def _await(awaitable):
