@@ -108,6 +108,24 @@ def test_ca_ctrl_c_pauses_the_run_which_aborts_and_restores_enabled(
     assert_paused_by_ctrl_c_then_aborted(run, "hard" if presses == 2 else "deferred", 100, ca_env, trigger_ioc)
 
 
+def reboot_during(live, ioc, after_first_event=0.0):
+    """Kill `ioc` `after_first_event` seconds after the run's first event,
+    start it again half a second later, and follow the run to its end: the
+    run, and the seconds from the kill to that end. The IOC runs after."""
+    try:
+        live.wait_for_event()
+        time.sleep(after_first_event)
+        killed = time.monotonic()
+        ioc.stop()
+        time.sleep(0.5)
+        ioc.start()
+        run = live.finish()
+        return run, time.monotonic() - killed
+    finally:
+        if not ioc.running():
+            ioc.start()
+
+
 def test_ca_the_motor_ioc_dying_mid_move_fails_the_run_naming_the_motor_and_the_motor_moves_once_back(
     start_plan, ca_env, trigger_ioc, motor_ioc, enabled_off
 ):
@@ -115,19 +133,8 @@ def test_ca_the_motor_ioc_dying_mid_move_fails_the_run_naming_the_motor_and_the_
     unit/s) and started again. The move's Status fails naming a PV of the
     motor, so the run fails (it does not hang), the detector's `enabled` is
     put back, and the same motor object moves again once its IOC answers."""
-    try:
-        live = start_plan(IMPL, "motor_ioc_dies")
-        live.wait_for_event()  # at 0; the move to 5 starts
-        time.sleep(1.0)
-        killed = time.monotonic()
-        motor_ioc.stop()
-        time.sleep(0.5)
-        motor_ioc.start()
-        run = live.finish()
-        took = time.monotonic() - killed
-    finally:
-        if not motor_ioc.running():
-            motor_ioc.start()
+    # The first event is at 0; the move to 5 starts then.
+    run, took = reboot_during(start_plan(IMPL, "motor_ioc_dies"), motor_ioc, after_first_event=1.0)
     assert run.returncode == 0 and run.result is not None, str(run)
     assert run.result["outcome"] == "error", str(run)
     record = motor_ioc.pv("mtr1")
@@ -201,17 +208,8 @@ def test_ca_ioc_reboot_mid_run_fails_the_run_then_enabled_is_put_back_when_it_re
     "on": reading 0 again is ophyd-rs's doing); the same device object then
     runs again. (Python ophyd leaves the rebooted IOC's `enabled` on.)"""
     try:
-        live = start_plan(IMPL, "ioc_reboot")
-        live.wait_for_event()
-        killed = time.monotonic()
-        trigger_ioc.stop()
-        time.sleep(0.5)
-        trigger_ioc.start()
-        run = live.finish()
-        took = time.monotonic() - killed
+        run, took = reboot_during(start_plan(IMPL, "ioc_reboot"), trigger_ioc)
     finally:
-        if not trigger_ioc.running():
-            trigger_ioc.start()
         caput(ca_env, trigger_ioc.pv("exposure_time"), EXPOSURE_TIME)
     assert run.returncode == 0 and run.result is not None, str(run)
     assert run.result["outcome"] == "error", str(run)
