@@ -74,9 +74,13 @@ impl Slot {
 enum State {
     /// Going on on the runtime.
     Running(Arc<Slot>),
-    /// Its result (or exception), kept for every later ask.
-    Settled(PyResult<Py<PyAny>>),
+    /// Its result (or exception instance), kept for every later ask.
+    Settled(Kept),
 }
+
+/// A result kept as Python objects, copied by reference counts alone (no
+/// Python code runs while the state's lock is held).
+type Kept = Result<Py<PyAny>, Py<PyAny>>;
 
 /// Work of an ophyd-rs device, started when made (as ophyd's call does its
 /// work then): awaitable from asyncio (`await det.read()`), waited for with
@@ -94,7 +98,7 @@ impl Pending {
     pub fn start(py: Python<'_>, what: String, future: impl Future<Output = Outcome> + Send + 'static) -> Pending {
         let mut work = guarded(what.clone(), future).boxed();
         let state = match poll_once(py, &mut work) {
-            Poll::Ready(outcome) => State::Settled(outcome_value(py, outcome)),
+            Poll::Ready(outcome) => State::Settled(keep(py, outcome_value(py, outcome))),
             Poll::Pending => State::Running(Pending::spawn(work)),
         };
         Pending { what, state: Mutex::new(state) }
@@ -127,24 +131,30 @@ impl Pending {
     /// The result if it is there: kept, or just landed (then kept). The
     /// slot of work still going on otherwise.
     fn settled(&self, py: Python<'_>) -> Result<PyResult<Py<PyAny>>, Arc<Slot>> {
-        let mut state = self.lock();
-        let landed = match &*state {
-            State::Settled(value) => return Ok(copy(py, value)),
-            State::Running(slot) => slot.lock().outcome.take(),
+        let running = match &*self.lock() {
+            State::Settled(kept) => Err(copy(py, kept)),
+            State::Running(slot) => Ok(slot.clone()),
         };
-        match landed {
-            // Made into Python with the GIL held: no other thread changes
-            // the state meanwhile.
-            Some(outcome) => {
-                let value = outcome_value(py, outcome);
-                *state = State::Settled(copy(py, &value));
-                Ok(value)
-            }
-            None => match &*state {
-                State::Running(slot) => Err(slot.clone()),
-                State::Settled(_) => unreachable!("the state was running a moment ago, under the same lock"),
-            },
+        let slot = match running {
+            Ok(slot) => slot,
+            Err(kept) => return Ok(unkept(py, &kept)),
+        };
+        let Some(outcome) = slot.lock().outcome.take() else { return Err(slot) };
+        // Made into Python with no lock held. A caller on another thread
+        // that finds the slot empty meanwhile waits for this: it is told.
+        let kept = keep(py, outcome_value(py, outcome));
+        let value = unkept(py, &copy(py, &kept));
+        *self.lock() = State::Settled(kept);
+        slot.filled.notify_waiters();
+        let wake = slot.lock().wake.take();
+        if let Some((event_loop, waiter)) = wake {
+            wake_waiter(py, &event_loop, &waiter);
         }
+        Ok(value)
+    }
+
+    fn is_settled(&self) -> bool {
+        matches!(*self.lock(), State::Settled(_))
     }
 
     /// The result, waiting for it (as `result()` does) if need be.
@@ -167,11 +177,24 @@ fn outcome_value(py: Python<'_>, outcome: Outcome) -> PyResult<Py<PyAny>> {
     outcome.and_then(|to_python| to_python(py).map_err(Failure::Python)).map_err(|f| f.into_py(py))
 }
 
+/// A result as kept: the exception as its instance.
+fn keep(py: Python<'_>, value: PyResult<Py<PyAny>>) -> Kept {
+    value.map_err(|e| e.into_value(py).into_any())
+}
+
 /// Another reference to a kept result.
-fn copy(py: Python<'_>, value: &PyResult<Py<PyAny>>) -> PyResult<Py<PyAny>> {
-    match value {
+fn copy(py: Python<'_>, kept: &Kept) -> Kept {
+    match kept {
         Ok(value) => Ok(value.clone_ref(py)),
         Err(e) => Err(e.clone_ref(py)),
+    }
+}
+
+/// A kept result as Python's: the value, or the exception raised again.
+fn unkept(py: Python<'_>, kept: &Kept) -> PyResult<Py<PyAny>> {
+    match kept {
+        Ok(value) => Ok(value.clone_ref(py)),
+        Err(e) => Err(PyErr::from_value(e.bind(py).clone())),
     }
 }
 
@@ -230,13 +253,20 @@ impl Pending {
             None => {
                 let event_loop = helpers(py)?.getattr("get_running_loop")?.call0()?;
                 let waiter = event_loop.call_method0("create_future")?;
-                let mut state = slot.lock();
-                if state.outcome.is_some() {
-                    // Landed meanwhile: no need to wait.
-                    drop(state);
-                    return Err(finish(self.settled(py).unwrap_or_else(|_| unreachable!("it has landed"))));
+                loop {
+                    {
+                        // Checked and registered at once: the work, or whoever
+                        // makes its outcome Python's, then wakes the waiter.
+                        let mut state = slot.lock();
+                        if state.outcome.is_none() && !self.is_settled() {
+                            state.wake = Some((event_loop.clone().unbind(), waiter.clone().unbind()));
+                            break;
+                        }
+                    }
+                    if let Ok(value) = self.settled(py) {
+                        return Err(finish(value)); // landed meanwhile
+                    }
                 }
-                state.wake = Some((event_loop.unbind(), waiter.clone().unbind()));
                 waiter
             }
         };
@@ -257,7 +287,7 @@ impl Pending {
         let landed = async {
             loop {
                 let notified = slot.filled.notified();
-                if slot.lock().outcome.is_some() {
+                if slot.lock().outcome.is_some() || self.is_settled() {
                     return;
                 }
                 notified.await;

@@ -194,6 +194,23 @@ def assert_stopped_short(status, motor):
     assert motor.position == position, "the motor moved on after stop()"
 
 
+def test_one_awaitable_waited_for_by_threads_and_a_loop_at_once_ends_for_each(det):
+    det.exposure_time.put(0.3)
+    det.stage()
+    try:
+        acquired = det.trigger().__await__()  # ends when the acquisition does
+        ended = []
+        threads = [threading.Thread(target=lambda: ended.append(acquired.result(5))) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        assert asyncio.run(asyncio.wait_for(_await(acquired), 5)) is None
+        for thread in threads:
+            thread.join(5)
+        assert ended == [None] * 3
+    finally:
+        det.unstage()
+
+
 def test_what_read_and_describe_return_is_the_mapping_ophyds_is_where_nothing_awaits(det, motor):
     # At the prompt, and for code written for ophyd, the result is a dict.
     reading = det.read()
