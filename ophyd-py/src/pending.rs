@@ -21,6 +21,7 @@
 //! the result. The result is kept once there.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -30,7 +31,7 @@ use futures::FutureExt;
 use pyo3::exceptions::{PyStopIteration, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyModule;
+use pyo3::types::{PyModule, PyString};
 
 use crate::errors::{guarded, Failure};
 use crate::runtime::{dispatch, runtime, wait};
@@ -89,6 +90,25 @@ type Kept = Result<Py<PyAny>, Py<PyAny>>;
 pub struct Pending {
     what: String,
     state: Mutex<State>,
+    /// Whether its result was handed out: a failure nobody looked at is
+    /// reported when the `Pending` goes (as asyncio reports a future's
+    /// exception never retrieved), not lost.
+    observed: AtomicBool,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.observed.load(Ordering::SeqCst) {
+            return;
+        }
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let State::Settled(Err(exception)) = state {
+            Python::attach(|py| {
+                let context = PyString::new(py, &self.what);
+                PyErr::from_value(exception.bind(py).clone()).write_unraisable(py, Some(context.as_any()));
+            });
+        }
+    }
 }
 
 impl Pending {
@@ -101,7 +121,7 @@ impl Pending {
             Poll::Ready(outcome) => State::Settled(keep(py, outcome_value(py, outcome))),
             Poll::Pending => State::Running(Pending::spawn(work)),
         };
-        Pending { what, state: Mutex::new(state) }
+        Pending { what, state: Mutex::new(state), observed: AtomicBool::new(false) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -128,9 +148,18 @@ impl Pending {
         slot
     }
 
-    /// The result if it is there: kept, or just landed (then kept). The
-    /// slot of work still going on otherwise.
+    /// The result if it is there, handed out: kept, or just landed (then
+    /// kept). The slot of work still going on otherwise.
     fn settled(&self, py: Python<'_>) -> Result<PyResult<Py<PyAny>>, Arc<Slot>> {
+        let settled = self.settle(py);
+        if settled.is_ok() {
+            self.observed.store(true, Ordering::SeqCst);
+        }
+        settled
+    }
+
+    /// [`Pending::settled`], without counting as handed out.
+    fn settle(&self, py: Python<'_>) -> Result<PyResult<Py<PyAny>>, Arc<Slot>> {
         let running = match &*self.lock() {
             State::Settled(kept) => Err(copy(py, kept)),
             State::Running(slot) => Ok(slot.clone()),

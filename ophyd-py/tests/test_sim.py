@@ -9,6 +9,7 @@ import gc
 import os
 import re
 import signal
+import sys
 import threading
 import time
 
@@ -233,6 +234,26 @@ def test_what_read_and_describe_return_is_the_mapping_ophyds_is_where_nothing_aw
     det.exposure_time.put(0.02)
     assert before["triggered_detector_exposure_time"]["value"] == 0.01
     assert det.exposure_time.read()["triggered_detector_exposure_time"]["value"] == 0.02
+
+
+def test_a_failure_nobody_looks_at_is_reported_not_lost(ioc, motor, monkeypatch):
+    # motor.stop() in a script: ophyd's would raise; ours acts when called,
+    # and its failure goes to sys.unraisablehook when its result goes.
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    ioc.set_connected(MOTOR + ".STOP", False)
+    try:
+        motor.stop()
+        looked_at = motor.stop()
+        with pytest.raises(ophyd_rs.DisconnectedError):
+            looked_at.result()
+        del looked_at
+        gc.collect()
+    finally:
+        ioc.set_connected(MOTOR + ".STOP", True)
+    assert len(reported) == 1, reported
+    assert isinstance(reported[0].exc_value, ophyd_rs.DisconnectedError)
+    assert "sim:mtr1.STOP" in str(reported[0].exc_value) and reported[0].object == "stop of motor"
 
 
 def test_a_failed_read_raises_at_each_use_of_its_result(ioc, det):
