@@ -339,26 +339,20 @@ impl Stop for EpicsMotor {
     /// Stop the motion where it is. The move under way fails (or, with
     /// `success`, finishes), as ophyd's `stop(success=...)` ends it.
     async fn stop(&self, success: bool) -> Result<()> {
-        let motion = lock(&self.current).take();
-        if let Some(motion) = motion.as_ref().filter(|_| !success) {
-            // Claimed before the record stops: its "done moving" must not
-            // finish this motion as a success first.
-            lock(&motion.seen).stopped = true;
-        }
-        let stopped = self.motor_stop.put(1).await;
-        if let Some(motion) = motion {
+        // The motion ends here, before anything is awaited: the record's
+        // own "done" (its setpoint put completing as the stop supersedes
+        // it) must not finish it as a success first, and a stop abandoned
+        // mid-way (a cleanup's timeout) must not leave it unfinished.
+        if let Some(motion) = lock(&self.current).take() {
             let status = &motion.status;
-            let position = self.user_readback.get().await.map_or_else(|e| e.to_string(), |p| p.to_string());
+            let at = lock(&motion.seen).readback.map_or("an unknown position".to_owned(), |p| p.to_string());
             status.finish(if success {
                 Ok(())
             } else {
-                Err(Error::Failed {
-                    what: status.what().to_owned(),
-                    reason: format!("stopped at {position} by stop()"),
-                })
+                Err(Error::Failed { what: status.what().to_owned(), reason: format!("stopped at {at} by stop()") })
             });
         }
-        stopped
+        self.motor_stop.put(1).await
     }
 }
 
@@ -373,9 +367,6 @@ struct Arrival {
 /// What the record has said since the move began, from its monitors.
 #[derive(Debug, Default)]
 struct Seen {
-    /// [`Stop::stop`] ends this motion as failed: the record's own end
-    /// of it does not count.
-    stopped: bool,
     put_done: bool,
     /// `.DMOV` was 0 at some point: the motion started.
     started: bool,
@@ -509,7 +500,7 @@ impl Shared {
     /// home command) completed, and the record is done moving, having
     /// started or being where it was sent.
     fn outcome(&self, seen: &Seen) -> Option<Result<()>> {
-        if seen.stopped || !seen.put_done {
+        if !seen.put_done {
             return None;
         }
         if let Some(refusal) = self.refusal(seen) {
@@ -560,11 +551,19 @@ impl Shared {
 /// [`CONNECTION_CHECK`]), or as stalled if it has not ended after
 /// `timeout`, saying where the read-back last was.
 async fn supervise(shared: std::sync::Weak<Shared>, timeout: Duration) {
-    let deadline = tokio::time::Instant::now() + timeout;
+    // A timeout beyond the clock's range (a velocity of 0) never comes.
+    let deadline = tokio::time::Instant::now().checked_add(timeout);
+    let stalled = async {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stalled);
     let mut check = tokio::time::interval(CONNECTION_CHECK);
     loop {
         tokio::select! {
-            () = tokio::time::sleep_until(deadline) => break,
+            () = &mut stalled => break,
             _ = check.tick() => {
                 let Some(shared) = shared.upgrade() else { return };
                 if let Some(lost) = shared.lost_connection() {

@@ -686,16 +686,33 @@ impl Positioner {
     /// refused before it started raises, as ophyd's `set` does: a target
     /// beyond the limits is a `LimitError` (a plan can catch it), a PV
     /// that is down a `DisconnectedError`. Ctrl-C before it has started
-    /// raises `KeyboardInterrupt` and the move never starts.
+    /// raises `KeyboardInterrupt`: the start is abandoned and the
+    /// positioner stopped, as ophyd's `move()` stops on Ctrl-C.
     fn set(slf: &Bound<'_, Self>, value: f64) -> PyResult<Py<Status>> {
         let (py, node) = (slf.py(), Positioner::base(slf).node.clone());
         let what = Positioner::base(slf).what(&format!("move to {value}"));
-        let starting = runtime().spawn(guarded(what, async move { Ok(node.positioner()?.move_to(value).await?) }));
-        // Ctrl-C while the move is being started (an IOC that stalls holds
-        // up its reads) abandons it: it must not start later, unseen.
-        let abandon = starting.abort_handle();
-        let started = wait(py, starting, None).inspect_err(|_| abandon.abort())?;
-        let moving = joined(py, started.expect("no timeout was set"))?;
+        let mover = node.clone();
+        let mut starting = runtime().spawn(guarded(what, async move { Ok(mover.positioner()?.move_to(value).await?) }));
+        let started = match wait(py, &mut starting, None) {
+            Ok(started) => started.expect("no timeout was set"),
+            Err(interrupted) => {
+                // Ctrl-C while the move is being started (an IOC that stalls
+                // holds up its reads): it is abandoned, and once the start
+                // has ended the positioner is stopped, as ophyd's move()
+                // stops on KeyboardInterrupt — whatever part of the move
+                // had begun (the start finished meanwhile; some axes of a
+                // pseudo positioner) must not go on unseen.
+                starting.abort();
+                runtime().spawn(async move {
+                    let _ = starting.await;
+                    if let Ok(device) = node.device() {
+                        let _ = device.stop_dyn(false).await;
+                    }
+                });
+                return Err(interrupted);
+            }
+        };
+        let moving = joined(py, started)?;
         Status::wrap(py, moving)
     }
 

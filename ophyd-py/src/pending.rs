@@ -29,6 +29,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use pyo3::exceptions::{PyStopIteration, PyTimeoutError};
+use pyo3::gc::{PyTraverseError, PyVisit};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyModule, PyString};
@@ -62,8 +63,28 @@ struct Slot {
 #[derive(Default)]
 struct SlotState {
     outcome: Option<Outcome>,
-    /// The event loop and the asyncio future of a task awaiting the work.
-    wake: Option<(Py<PyAny>, Py<PyAny>)>,
+    /// The event loops and asyncio futures of the tasks awaiting the work.
+    waiters: Vec<(Py<PyAny>, Py<PyAny>)>,
+    /// Set, to the work's name, when its `Pending` went with the work going
+    /// on: a failure is then reported when it comes, not kept.
+    abandoned: Option<String>,
+}
+
+/// Wake the tasks that wait on `waiters`, on the dispatcher thread.
+fn wake_all(waiters: Vec<(Py<PyAny>, Py<PyAny>)>) {
+    if !waiters.is_empty() {
+        dispatch(Box::new(move |py| {
+            for (event_loop, waiter) in &waiters {
+                wake_waiter(py, event_loop, waiter);
+            }
+        }));
+    }
+}
+
+/// Report the failure of work whose result nobody will look at, as asyncio
+/// reports an exception never retrieved.
+fn report_unobserved(py: Python<'_>, what: &str, exception: PyErr) {
+    exception.write_unraisable(py, Some(PyString::new(py, what).as_any()));
 }
 
 impl Slot {
@@ -101,12 +122,22 @@ impl Drop for Pending {
         if self.observed.load(Ordering::SeqCst) {
             return;
         }
-        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let State::Settled(Err(exception)) = state {
-            Python::attach(|py| {
-                let context = PyString::new(py, &self.what);
-                PyErr::from_value(exception.bind(py).clone()).write_unraisable(py, Some(context.as_any()));
-            });
+        match self.state.get_mut().unwrap_or_else(|p| p.into_inner()) {
+            State::Settled(Err(exception)) => {
+                Python::attach(|py| report_unobserved(py, &self.what, PyErr::from_value(exception.bind(py).clone())));
+            }
+            State::Settled(Ok(_)) => {}
+            State::Running(slot) => {
+                let mut state = slot.lock();
+                match state.outcome.take() {
+                    Some(Err(failure)) => {
+                        drop(state);
+                        Python::attach(|py| report_unobserved(py, &self.what, failure.into_py(py)));
+                    }
+                    Some(Ok(_)) => {}
+                    None => state.abandoned = Some(self.what.clone()),
+                }
+            }
         }
     }
 }
@@ -135,14 +166,22 @@ impl Pending {
         let filled = slot.clone();
         runtime().spawn(async move {
             let outcome = work.await;
-            let wake = {
+            let (waiters, unobserved) = {
                 let mut state = filled.lock();
-                state.outcome = Some(outcome);
-                state.wake.take()
+                let waiters = std::mem::take(&mut state.waiters);
+                match (state.abandoned.take(), outcome) {
+                    (Some(what), Err(failure)) => (waiters, Some((what, failure))),
+                    (Some(_), Ok(_)) => (waiters, None),
+                    (None, outcome) => {
+                        state.outcome = Some(outcome);
+                        (waiters, None)
+                    }
+                }
             };
             filled.filled.notify_waiters();
-            if let Some((event_loop, waiter)) = wake {
-                dispatch(Box::new(move |py| wake_waiter(py, &event_loop, &waiter)));
+            wake_all(waiters);
+            if let Some((what, failure)) = unobserved {
+                dispatch(Box::new(move |py| report_unobserved(py, &what, failure.into_py(py))));
             }
         });
         slot
@@ -175,10 +214,8 @@ impl Pending {
         let value = unkept(py, &copy(py, &kept));
         *self.lock() = State::Settled(kept);
         slot.filled.notify_waiters();
-        let wake = slot.lock().wake.take();
-        if let Some((event_loop, waiter)) = wake {
-            wake_waiter(py, &event_loop, &waiter);
-        }
+        let waiters = std::mem::take(&mut slot.lock().waiters);
+        wake_all(waiters);
         Ok(value)
     }
 
@@ -219,11 +256,18 @@ fn copy(py: Python<'_>, kept: &Kept) -> Kept {
     }
 }
 
-/// A kept result as Python's: the value, or the exception raised again.
+/// A kept result as Python's: the value, or the exception to raise again,
+/// its traceback that of this raise alone.
 fn unkept(py: Python<'_>, kept: &Kept) -> PyResult<Py<PyAny>> {
     match kept {
         Ok(value) => Ok(value.clone_ref(py)),
-        Err(e) => Err(PyErr::from_value(e.bind(py).clone())),
+        Err(e) => {
+            let exception = e.bind(py);
+            if let Err(reset) = exception.setattr("__traceback__", py.None()) {
+                reset.write_unraisable(py, Some(exception));
+            }
+            Err(PyErr::from_value(exception.clone()))
+        }
     }
 }
 
@@ -263,44 +307,78 @@ fn wake_waiter(py: Python<'_>, event_loop: &Py<PyAny>, waiter: &Py<PyAny>) {
     }
 }
 
-#[pymethods]
 impl Pending {
-    fn __await__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    /// One step of the `await`: the result (as `StopIteration`), or an
+    /// One step of an `await`: the result (as `StopIteration`), or an
     /// asyncio future for the awaiting task to wait on.
-    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    fn await_step(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let slot = match self.settled(py) {
             Ok(value) => return Err(finish(value)),
             Err(slot) => slot,
         };
-        let waiting = slot.lock().wake.as_ref().map(|(_, waiter)| waiter.clone_ref(py));
-        let waiter = match waiting {
-            Some(waiter) => waiter.into_bound(py),
-            None => {
-                let event_loop = helpers(py)?.getattr("get_running_loop")?.call0()?;
-                let waiter = event_loop.call_method0("create_future")?;
-                loop {
-                    {
-                        // Checked and registered at once: the work, or whoever
-                        // makes its outcome Python's, then wakes the waiter.
-                        let mut state = slot.lock();
-                        if state.outcome.is_none() && !self.is_settled() {
-                            state.wake = Some((event_loop.clone().unbind(), waiter.clone().unbind()));
-                            break;
-                        }
-                    }
-                    if let Ok(value) = self.settled(py) {
-                        return Err(finish(value)); // landed meanwhile
-                    }
+        let event_loop = helpers(py)?.getattr("get_running_loop")?.call0()?;
+        let waiter = event_loop.call_method0("create_future")?;
+        loop {
+            {
+                // Checked and registered at once: the work, or whoever makes
+                // its outcome Python's, then wakes the waiter.
+                let mut state = slot.lock();
+                if state.outcome.is_none() && !self.is_settled() {
+                    state.waiters.push((event_loop.clone().unbind(), waiter.clone().unbind()));
+                    break;
                 }
-                waiter
             }
-        };
+            if let Ok(value) = self.settled(py) {
+                return Err(finish(value)); // landed meanwhile
+            }
+        }
         waiter.setattr("_asyncio_future_blocking", true)?;
         Ok(waiter.unbind())
+    }
+}
+
+/// The iterator of an `await` of a [`Pending`] (its `__await__`): apart
+/// from the `Pending`, whose own iteration is that of its mapping.
+#[pyclass(frozen, module = "ophyd_rs")]
+pub struct Awaiting {
+    pending: Py<Pending>,
+}
+
+#[pymethods]
+impl Awaiting {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Awaitable itself too (a `Status`'s `__await__()`, kept and awaited
+    /// later).
+    fn __await__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.pending.get().await_step(py)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.pending)
+    }
+}
+
+#[pymethods]
+impl Pending {
+    /// The iterator an `await` drives.
+    pub fn __await__(slf: Py<Self>) -> Awaiting {
+        Awaiting { pending: slf }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // Never blocks the collector: a state being changed is skipped.
+        if let Ok(state) = self.state.try_lock() {
+            if let State::Settled(Ok(kept) | Err(kept)) = &*state {
+                visit.call(kept)?;
+            }
+        }
+        Ok(())
     }
 
     /// Wait for the result without an event loop (the GIL released), up to
@@ -313,18 +391,28 @@ impl Pending {
             Err(slot) => slot,
         };
         let timeout = timeout.map(Duration::from_secs_f64);
-        let landed = async {
-            loop {
-                let notified = slot.filled.notified();
-                if slot.lock().outcome.is_some() || self.is_settled() {
-                    return;
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let mut slot = slot;
+        loop {
+            let landed = async {
+                loop {
+                    let notified = slot.filled.notified();
+                    if slot.lock().outcome.is_some() || self.is_settled() {
+                        return;
+                    }
+                    notified.await;
                 }
-                notified.await;
+            };
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if wait(py, landed, left)?.is_none() {
+                return Err(PyTimeoutError::new_err(format!("{} did not finish within {timeout:?}", self.what)));
             }
-        };
-        match wait(py, landed, timeout)? {
-            Some(()) => self.settled(py).unwrap_or_else(|_| unreachable!("it has landed")),
-            None => Err(PyTimeoutError::new_err(format!("{} did not finish within {timeout:?}", self.what))),
+            // Another thread may have taken the outcome and be making it
+            // Python's: it tells when it is done.
+            match self.settled(py) {
+                Ok(value) => return value,
+                Err(running) => slot = running,
+            }
         }
     }
 
@@ -351,10 +439,6 @@ impl Pending {
 
     fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(self.value(py)?.try_iter()?.into_any().unbind())
-    }
-
-    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
-        self.value(py)?.eq(other)
     }
 
     fn keys(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

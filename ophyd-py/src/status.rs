@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::to_py;
-use crate::pending::{none, Pending};
+use crate::pending::{none, Awaiting, Pending};
 use crate::runtime::{dispatch, report_callback_error, wait};
 
 /// An operation in flight (a trigger, a move, a write).
@@ -122,12 +122,13 @@ impl Status {
         });
     }
 
-    fn __await__(&self, py: Python<'_>) -> Pending {
+    fn __await__(&self, py: Python<'_>) -> PyResult<Awaiting> {
         let status = self.inner.clone();
-        Pending::start(py, self.inner.what().to_owned(), async move {
+        let pending = Pending::start(py, self.inner.what().to_owned(), async move {
             status.await?;
             Ok(none())
-        })
+        });
+        Ok(Pending::__await__(Py::new(py, pending)?))
     }
 
     fn __repr__(&self) -> String {

@@ -195,19 +195,47 @@ def assert_stopped_short(status, motor):
     assert motor.position == position, "the motor moved on after stop()"
 
 
-def test_one_awaitable_waited_for_by_threads_and_a_loop_at_once_ends_for_each(det):
+def test_one_awaitable_awaited_on_several_threads_loops_at_once_ends_for_each(det):
     det.exposure_time.put(0.3)
     det.stage()
     try:
         acquired = det.trigger().__await__()  # ends when the acquisition does
+
+        def await_on_a_loop_of_its_own():
+            ended.append(asyncio.run(asyncio.wait_for(_await(acquired), 5)))
+
         ended = []
-        threads = [threading.Thread(target=lambda: ended.append(acquired.result(5))) for _ in range(3)]
+        threads = [threading.Thread(target=await_on_a_loop_of_its_own) for _ in range(3)]
         for thread in threads:
             thread.start()
         assert asyncio.run(asyncio.wait_for(_await(acquired), 5)) is None
         for thread in threads:
             thread.join(5)
         assert ended == [None] * 3
+    finally:
+        det.unstage()
+
+
+def test_asyncio_s_own_wrappers_await_what_the_calls_return(det, motor):
+    # gather and ensure_future drive `yield from x.__await__()`: the await's
+    # iterator, not the mapping's.
+    async def both():
+        return await asyncio.gather(det.read(), asyncio.ensure_future(det.describe()), motor.stop())
+
+    reading, description, stopped = asyncio.run(both())
+    assert list(reading) == list(description) == ["triggered_detector_reading"] and stopped is None
+
+
+def test_an_await_given_up_leaves_the_awaitable_to_a_later_await(det):
+    det.exposure_time.put(0.3)
+    det.stage()
+    try:
+        status = det.trigger()
+        acquired = status.__await__()
+        with pytest.raises(asyncio.TimeoutError):
+            asyncio.run(asyncio.wait_for(_await(acquired), 0.05))
+        assert asyncio.run(asyncio.wait_for(_await(acquired), 5)) is None
+        assert status.done and status.success
     finally:
         det.unstage()
 
@@ -219,7 +247,7 @@ def test_what_read_and_describe_return_is_the_mapping_ophyds_is_where_nothing_aw
     assert "triggered_detector_reading" in reading and "gain" not in reading
     assert reading["triggered_detector_reading"]["value"] == 0.1
     assert reading.get("nothing", "absent") == "absent"
-    assert dict(reading) == reading and reading.keys() == {"triggered_detector_reading"}
+    assert reading.keys() == {"triggered_detector_reading"} and dict(reading) == dict(reading.items())
     assert repr(reading) == repr(dict(reading))
     # ... and still an awaitable of the same value, for the RunEngine.
     assert asyncio.run(_await(reading)) == dict(reading)
@@ -254,6 +282,27 @@ def test_a_failure_nobody_looks_at_is_reported_not_lost(ioc, motor, monkeypatch)
     assert len(reported) == 1, reported
     assert isinstance(reported[0].exc_value, ophyd_rs.DisconnectedError)
     assert "sim:mtr1.STOP" in str(reported[0].exc_value) and reported[0].object == "stop of motor"
+
+
+def test_a_failure_that_comes_after_nobody_can_look_at_it_is_reported(ioc, det, monkeypatch):
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    det.exposure_time.put(1.0)
+    det.stage()
+    try:
+        status = det.trigger()
+        status.__await__()  # gone at once, the acquisition going on
+        ioc.set_connected(PREFIX + "acquire", False)
+        with pytest.raises(ophyd_rs.DisconnectedError):
+            status.wait(5)
+        deadline = time.monotonic() + 5
+        while not reported and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        ioc.set_connected(PREFIX + "acquire", True)
+        det.unstage()
+    assert len(reported) == 1 and isinstance(reported[0].exc_value, ophyd_rs.DisconnectedError), reported
+    assert "trigger_with_pc:acquire" in reported[0].object
 
 
 def test_a_failed_read_raises_at_each_use_of_its_result(ioc, det):
