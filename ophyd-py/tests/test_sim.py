@@ -5,6 +5,7 @@ The documents of every run are validated with event-model; the faults
 `enabled` back where it was before the run.
 """
 import asyncio
+import contextlib
 import gc
 import os
 import re
@@ -54,6 +55,18 @@ def motor(ioc):
     motor = ophyd_rs.EpicsMotor(MOTOR, name="motor")
     motor.connect(ioc)
     return motor
+
+
+@contextlib.contextmanager
+def acquiring(det, seconds):
+    """`det` staged and triggered, its acquisition taking `seconds`: the
+    trigger's Status. Unstaged after."""
+    det.exposure_time.put(seconds)
+    det.stage()
+    try:
+        yield det.trigger()
+    finally:
+        det.unstage()
 
 
 def test_the_issue_snippet_counts_five_points(ioc, det, RE):
@@ -169,18 +182,13 @@ def test_what_a_call_returns_has_done_its_work_though_nobody_awaits_it(motor):
 def test_an_awaitable_made_on_a_thread_without_a_loop_is_awaited_on_a_loop_later(det):
     # RunEngine.resume() calls resume() on its own thread and awaits the
     # result on its loop later; the same for a read that needs the runtime.
-    det.exposure_time.put(0.5)
-    det.stage()
-    try:
+    with acquiring(det, 0.5) as status:
         resumed = det.resume()
-        status = det.trigger()
         acquired = status.__await__()  # the acquisition takes 0.5 s more
         assert asyncio.run(asyncio.wait_for(_await(resumed), 5)) is None
         assert not status.done
         assert asyncio.run(asyncio.wait_for(_await(acquired), 5)) is None
         assert status.done and status.success
-    finally:
-        det.unstage()
 
 
 def assert_stopped_short(status, motor):
@@ -196,10 +204,8 @@ def assert_stopped_short(status, motor):
 
 
 def test_one_awaitable_awaited_on_several_threads_loops_at_once_ends_for_each(det):
-    det.exposure_time.put(0.3)
-    det.stage()
-    try:
-        acquired = det.trigger().__await__()  # ends when the acquisition does
+    with acquiring(det, 0.3) as status:
+        acquired = status.__await__()  # ends when the acquisition does
 
         def await_on_a_loop_of_its_own():
             ended.append(asyncio.run(asyncio.wait_for(_await(acquired), 5)))
@@ -212,8 +218,6 @@ def test_one_awaitable_awaited_on_several_threads_loops_at_once_ends_for_each(de
         for thread in threads:
             thread.join(5)
         assert ended == [None] * 3
-    finally:
-        det.unstage()
 
 
 def test_asyncio_s_own_wrappers_await_what_the_calls_return(det, motor):
@@ -227,17 +231,12 @@ def test_asyncio_s_own_wrappers_await_what_the_calls_return(det, motor):
 
 
 def test_an_await_given_up_leaves_the_awaitable_to_a_later_await(det):
-    det.exposure_time.put(0.3)
-    det.stage()
-    try:
-        status = det.trigger()
+    with acquiring(det, 0.3) as status:
         acquired = status.__await__()
         with pytest.raises(asyncio.TimeoutError):
             asyncio.run(asyncio.wait_for(_await(acquired), 0.05))
         assert asyncio.run(asyncio.wait_for(_await(acquired), 5)) is None
         assert status.done and status.success
-    finally:
-        det.unstage()
 
 
 def test_what_read_and_describe_return_is_the_mapping_ophyds_is_where_nothing_awaits(det, motor):
@@ -287,20 +286,17 @@ def test_a_failure_nobody_looks_at_is_reported_not_lost(ioc, motor, monkeypatch)
 def test_a_failure_that_comes_after_nobody_can_look_at_it_is_reported(ioc, det, monkeypatch):
     reported = []
     monkeypatch.setattr(sys, "unraisablehook", reported.append)
-    det.exposure_time.put(1.0)
-    det.stage()
-    try:
-        status = det.trigger()
+    with acquiring(det, 1.0) as status:
         status.__await__()  # gone at once, the acquisition going on
         ioc.set_connected(PREFIX + "acquire", False)
-        with pytest.raises(ophyd_rs.DisconnectedError):
-            status.wait(5)
-        deadline = time.monotonic() + 5
-        while not reported and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        ioc.set_connected(PREFIX + "acquire", True)
-        det.unstage()
+        try:
+            with pytest.raises(ophyd_rs.DisconnectedError):
+                status.wait(5)
+            deadline = time.monotonic() + 5
+            while not reported and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            ioc.set_connected(PREFIX + "acquire", True)
     assert len(reported) == 1 and isinstance(reported[0].exc_value, ophyd_rs.DisconnectedError), reported
     assert "trigger_with_pc:acquire" in reported[0].object
 
@@ -472,18 +468,15 @@ def test_a_reconnect_grace_that_is_no_duration_is_refused_naming_the_device(det,
 
 
 def test_a_trigger_whose_pv_drops_fails_its_status_naming_it(ioc, det):
-    det.exposure_time.put(1.0)
-    det.stage()
-    try:
-        status = det.trigger()
+    with acquiring(det, 1.0) as status:
         time.sleep(0.1)
         ioc.set_connected(PREFIX + "acquire", False)
-        error = status.exception(5)
-        assert isinstance(error, ophyd_rs.DisconnectedError) and "trigger_with_pc:acquire" in str(error)
-        assert status.done and not status.success
-    finally:
-        ioc.set_connected(PREFIX + "acquire", True)
-        det.unstage()
+        try:
+            error = status.exception(5)
+            assert isinstance(error, ophyd_rs.DisconnectedError) and "trigger_with_pc:acquire" in str(error)
+            assert status.done and not status.success
+        finally:
+            ioc.set_connected(PREFIX + "acquire", True)
     assert ioc.get(PREFIX + "enabled") == 1
 
 
