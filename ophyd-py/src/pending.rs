@@ -405,7 +405,8 @@ impl Pending {
             };
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
             if wait(py, landed, left)?.is_none() {
-                return Err(PyTimeoutError::new_err(format!("{} did not finish within {timeout:?}", self.what)));
+                let waited = timeout.map_or_else(String::new, |t| format!(" within {} s", t.as_secs_f64()));
+                return Err(PyTimeoutError::new_err(format!("{} did not finish{waited}", self.what)));
             }
             // Another thread may have taken the outcome and be making it
             // Python's: it tells when it is done.

@@ -21,6 +21,14 @@ async fn motor() -> (SimIoc, EpicsMotor) {
     (ioc, motor)
 }
 
+/// [`motor`] at 1 unit/s, moving from 0 to 5: the Status of that move.
+async fn moving_slowly() -> (SimIoc, EpicsMotor, Status) {
+    let (ioc, motor) = motor().await;
+    motor.velocity.put(1.0).await.unwrap();
+    let moving = motor.move_to(5.0).await.unwrap();
+    (ioc, motor, moving)
+}
+
 #[tokio::test]
 async fn a_move_within_the_limits_arrives_and_reads_as_ophyd_names_it() {
     let (_ioc, motor) = motor().await;
@@ -87,9 +95,7 @@ async fn a_stalled_move_times_out_saying_where_the_read_back_was() {
 
 #[tokio::test]
 async fn a_move_whose_ioc_drops_mid_move_fails_naming_the_pv() {
-    let (ioc, motor) = motor().await;
-    motor.velocity.put(1.0).await.unwrap();
-    let moving = motor.move_to(5.0).await.unwrap();
+    let (ioc, _motor, moving) = moving_slowly().await;
     ioc.set_connected("sim:mtr1.VAL", false);
     let err = moving.await.unwrap_err();
     assert!(err.to_string().contains("sim:mtr1.VAL"), "{err}");
@@ -100,9 +106,7 @@ async fn a_move_whose_ioc_drops_mid_move_fails_naming_the_pv() {
 /// move watches fails it, naming the PV, without waiting for the timeout.
 #[tokio::test]
 async fn a_move_whose_record_loses_a_field_it_watches_fails_naming_the_pv() {
-    let (ioc, motor) = motor().await;
-    motor.velocity.put(1.0).await.unwrap();
-    let moving = motor.move_to(5.0).await.unwrap();
+    let (ioc, _motor, moving) = moving_slowly().await;
     ioc.set_connected("sim:mtr1.DMOV", false);
     let err = tokio::time::timeout(Duration::from_secs(2), moving).await.expect("not left to its timeout").unwrap_err();
     assert_eq!(err.name(), "DisconnectedError", "{err}");
@@ -114,9 +118,7 @@ async fn a_move_whose_record_loses_a_field_it_watches_fails_naming_the_pv() {
 /// fields read "done" again.
 #[tokio::test]
 async fn a_move_whose_record_reconnects_fails_rather_than_taking_the_new_connection_s_word() {
-    let (ioc, motor) = motor().await;
-    motor.velocity.put(1.0).await.unwrap();
-    let moving = motor.move_to(5.0).await.unwrap();
+    let (ioc, _motor, moving) = moving_slowly().await;
     ioc.set_connected("sim:mtr1.RBV", false);
     ioc.set_connected("sim:mtr1.RBV", true);
     ioc.write("sim:mtr1.DMOV", 1);
@@ -126,9 +128,7 @@ async fn a_move_whose_record_reconnects_fails_rather_than_taking_the_new_connect
 
 #[tokio::test]
 async fn stop_ends_the_move_under_way_which_fails_saying_so() {
-    let (_ioc, motor) = motor().await;
-    motor.velocity.put(1.0).await.unwrap();
-    let moving = motor.move_to(5.0).await.unwrap();
+    let (_ioc, motor, moving) = moving_slowly().await;
     motor.stop(false).await.unwrap();
     let err = moving.await.unwrap_err();
     assert!(err.to_string().contains("by stop()"), "{err}");
